@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The shared region between a protected middlebox and its host.
+ *
+ * In a VM the region is the ivshmem-plain device's BAR 2; in host-process
+ * mode it is a file in /dev/shm. The host creates it, writes the header once
+ * and keeps its own copy of the geometry: the guest can scribble over every
+ * byte here, so the host never re-reads a size or an offset from the region
+ * after creating it, and validates every index and record it reads.
+ *
+ * Layout (all offsets from the start of the region, little-endian x86):
+ *
+ *   0                 struct ftmb_region_header
+ *   pal_rings_off     n_threads PAL rings, each ring_stride bytes
+ *                     (producer: guest thread t, consumer: the host)
+ *   replay_rings_off  n_threads replay rings, each ring_stride bytes
+ *                     (producer: the host, consumer: guest thread t)
+ *   horizons_off      n_vars uint64_t: per variable, the sequence number of
+ *                     the last logged access (written by the host before a
+ *                     replica resumes)
+ *
+ * A ring is a struct ftmb_ring followed by ring_slots records. head and tail
+ * are free-running 64-bit counters; slot = counter & (ring_slots - 1). A
+ * consumer must treat head - tail > ring_slots as corruption.
+ */
+#ifndef FTMB_REGION_H
+#define FTMB_REGION_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "ftmb/err.h"
+#include "ftmb/record.h"
+
+#define FTMB_REGION_MAGIC 0x424d5446u /* "FTMB" */
+#define FTMB_REGION_VERSION 1u
+
+#define FTMB_MAX_THREADS 16u
+#define FTMB_MAX_RING_SLOTS (1u << 20)
+#define FTMB_MAX_VARS 65536u
+#define FTMB_REGION_ALIGN 4096u
+
+enum ftmb_mode {
+	FTMB_MODE_OFF = 0,    /* no logging at all: the baseline */
+	FTMB_MODE_RECORD = 1, /* log every shared access and value */
+	FTMB_MODE_REPLAY = 2, /* follow the replay rings, then run free */
+};
+
+struct ftmb_region_header {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t header_size;
+	uint64_t region_size;
+	uint32_t n_threads;
+	uint32_t mode;       /* enum ftmb_mode */
+	uint64_t generation; /* bumped by the host on every (re)initialisation */
+	uint32_t ring_slots; /* power of two */
+	uint32_t n_vars;
+	uint64_t ring_stride;
+	uint64_t pal_rings_off;
+	uint64_t replay_rings_off;
+	uint64_t horizons_off;
+};
+
+/* Each field on its own cache line: producer and consumer never share one. */
+struct ftmb_ring {
+	_Alignas(64) uint64_t head;   /* records published by the producer */
+	_Alignas(64) uint64_t tail;   /* records retired by the consumer */
+	_Alignas(64) uint64_t closed; /* replay rings: 1 once the host has
+				       * published every logged record */
+	_Alignas(64) struct ftmb_record slot[];
+};
+
+/* The geometry both sides derive from (n_threads, ring_slots, n_vars). */
+struct ftmb_region_geometry {
+	uint32_t n_threads;
+	uint32_t ring_slots;
+	uint32_t n_vars;
+	uint64_t ring_stride;
+	uint64_t pal_rings_off;
+	uint64_t replay_rings_off;
+	uint64_t horizons_off;
+	uint64_t region_size; /* rounded up to a power of two (a PCI BAR) */
+};
+
+/* Computes the layout for the given counts; FTMB_E_RANGE if any is
+ * zero, too large, or ring_slots is not a power of two. */
+int ftmb_region_layout(uint32_t n_threads, uint32_t ring_slots, uint32_t n_vars,
+		       struct ftmb_region_geometry *geo);
+
+/* Validates a header read from a mapping of map_size bytes and, on success,
+ * fills geo from it. Used by the guest on attach (the host is trusted by the
+ * guest, but a stale or foreign file must not be followed blindly). */
+int ftmb_region_check_header(const struct ftmb_region_header *hdr, size_t map_size,
+			     struct ftmb_region_geometry *geo);
+
+/* Writes a fresh header and zeroes every ring and horizon. */
+void ftmb_region_format(void *base, const struct ftmb_region_geometry *geo, enum ftmb_mode mode,
+			uint64_t generation);
+
+struct ftmb_ring *ftmb_region_pal_ring(void *base, const struct ftmb_region_geometry *geo,
+				       uint32_t thread);
+struct ftmb_ring *ftmb_region_replay_ring(void *base, const struct ftmb_region_geometry *geo,
+					  uint32_t thread);
+uint64_t *ftmb_region_horizons(void *base, const struct ftmb_region_geometry *geo);
+
+#endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The host's side of a protected instance's shared region (layout in
+ * ftmb/region.h): creates and formats the region, drains the PAL rings with
+ * full validation, and fills the replay rings of a replica.
+ *
+ * The geometry lives here, in host memory, from creation on: nothing the
+ * guest writes into the region changes where the host reads or writes.
+ */
+#ifndef FTMB_HOST_REGION_H
+#define FTMB_HOST_REGION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ftmb/region.h"
+
+struct host_region {
+	void *base;
+	struct ftmb_region_geometry geo;
+	uint64_t pal_tail[FTMB_MAX_THREADS];     /* consumer cursor, private */
+	uint64_t next_counter[FTMB_MAX_THREADS]; /* the next event counter expected */
+	uint64_t replay_head[FTMB_MAX_THREADS];  /* producer cursor, private */
+};
+
+/* Creates (or reuses) the file at path, sizes and maps it, and formats it.
+ * Returns 0 or -errno / an enum ftmb_err. */
+int host_region_create(struct host_region *hr, const char *path, uint32_t n_threads,
+		       uint32_t ring_slots, uint32_t n_vars, enum ftmb_mode mode,
+		       uint64_t generation);
+
+/* Attaches to memory that already holds a formatted region with this
+ * geometry (for tests, and for a region restored from a checkpoint): the
+ * geometry comes from the caller, never from the memory. */
+void host_region_attach(struct host_region *hr, void *base, const struct ftmb_region_geometry *geo);
+
+void host_region_destroy(struct host_region *hr);
+
+/* Consumes up to max records of thread t's PAL ring into out, validating
+ * each (type, fields, contiguous counter, variable range). Returns the count,
+ * or an enum ftmb_err: the guest broke the contract and the instance must be
+ * stopped; the ring is not read again. */
+int host_region_read_pal(struct host_region *hr, uint32_t t, struct ftmb_record *out, uint32_t max);
+
+/* The last event counter consumed from thread t's ring. */
+static inline uint64_t host_region_pal_consumed(const struct host_region *hr, uint32_t t)
+{
+	return hr->next_counter[t] - 1;
+}
+
+/* Sets the position after which thread t's records are expected (after a
+ * restore: the cut's PAL counter). */
+void host_region_resume_pal(struct host_region *hr, uint32_t t, uint64_t counter);
+
+/* Publishes up to n replay records to thread t. Returns how many fit, or an
+ * enum ftmb_err if the guest corrupted the ring. */
+int host_region_push_replay(struct host_region *hr, uint32_t t, const struct ftmb_record *recs,
+			    uint32_t n);
+
+/* Marks thread t's replay log complete: once drained, the thread runs free. */
+void host_region_close_replay(struct host_region *hr, uint32_t t);
+
+/* Writes the per-variable replay horizons (n <= n_vars entries). */
+void host_region_set_horizons(struct host_region *hr, const uint64_t *horizon, uint32_t n);
+
+void host_region_set_mode(struct host_region *hr, enum ftmb_mode mode);
+
+#endif
