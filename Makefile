@@ -18,7 +18,7 @@ VERSION := 0.1.0
 OPT ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE_CFLAGS := -std=gnu11 -fPIC -D_GNU_SOURCE $(OPT) $(WARN) -MMD -MP \
-	-Iguest-shim/include -Ihostd/include -Ivhost-backend
+	-Iguest-shim/include -Ihostd/include -Itools/include -Ivhost-backend
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # pkg-config is only consulted when a target needs the package, so that
