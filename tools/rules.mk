@@ -1,1 +1,33 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
+# Tools: the test-traffic generator/sink and the verifier.
+#
+# libtesttraffic: test frames, sink record files, latency histograms, per-flow
+# sequence tracking, pacing and idle backoff; no DPDK, shared by ftmb-traffic,
+# ftmb-verify and their tests.
+
+TESTTRAFFIC_SRCS := tools/testtraffic/frame.c tools/testtraffic/sinkrec.c \
+	tools/testtraffic/lathist.c tools/testtraffic/flowtrack.c tools/testtraffic/pacer.c \
+	tools/testtraffic/backoff.c
+TRAFFIC_SRCS := tools/traffic/main.c tools/traffic/options.c tools/traffic/port.c \
+	tools/traffic/run.c tools/traffic/report.c
+VERIFY_SRCS := tools/verify/main.c tools/verify/verify.c
+
+CFLAGS_tools/testtraffic/ = $(call pc,--cflags glib-2.0)
+CFLAGS_tools/traffic/ = -Itools/testtraffic $(call pc,--cflags libdpdk glib-2.0 json-glib-1.0)
+CFLAGS_tools/verify/ = -Itools/testtraffic $(call pc,--cflags glib-2.0 json-glib-1.0)
+TESTTRAFFIC_LDLIBS = $(call pc,--libs glib-2.0) -lm
+
+$(BUILD)/libtesttraffic.a: $(TESTTRAFFIC_SRCS:%.c=$(BUILD)/%.o)
+	$(AR) rcs $@ $^
+
+$(SAN)/libtesttraffic.a: $(TESTTRAFFIC_SRCS:%.c=$(SAN)/%.o)
+	$(AR) rcs $@ $^
+
+$(BUILD)/ftmb-traffic: $(TRAFFIC_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libtesttraffic.a
+	$(CC) -o $@ $^ $(call pc,--libs libdpdk json-glib-1.0) $(TESTTRAFFIC_LDLIBS)
+
+$(BUILD)/ftmb-verify: $(VERIFY_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libtesttraffic.a
+	$(CC) -o $@ $^ $(call pc,--libs json-glib-1.0) $(TESTTRAFFIC_LDLIBS)
+
+LIBS += $(BUILD)/libtesttraffic.a
+BINS += $(BUILD)/ftmb-traffic $(BUILD)/ftmb-verify
