@@ -1,0 +1,27 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Tests of the traffic tools: unit tests of libtesttraffic and of the
+# verifier (its negative controls), and integration checks that run
+# ftmb-traffic over memif and ftmb-verify on real and malformed files.
+
+TRAFFIC_TESTS := test_testtraffic test_verify
+UNIT_TESTS += $(TRAFFIC_TESTS:%=$(BUILD)/tests/traffic/%)
+CHECKS += tests/traffic/verify-cli.sh tests/traffic/traffic-loop.sh
+
+CFLAGS_tests/traffic/ = -Itools/testtraffic -Itools/verify $(call pc,--cflags glib-2.0 cmocka)
+TRAFFIC_TEST_LDLIBS = $(call pc,--libs cmocka glib-2.0) -lm
+
+$(BUILD)/tests/traffic/test_testtraffic: $(BUILD)/tests/traffic/test_testtraffic.o \
+		$(BUILD)/libtesttraffic.a
+	$(CC) -o $@ $^ $(TRAFFIC_TEST_LDLIBS)
+
+$(SAN)/tests/traffic/test_testtraffic: $(SAN)/tests/traffic/test_testtraffic.o \
+		$(SAN)/libtesttraffic.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(TRAFFIC_TEST_LDLIBS)
+
+$(BUILD)/tests/traffic/test_verify: $(BUILD)/tests/traffic/test_verify.o \
+		$(BUILD)/tools/verify/verify.o $(BUILD)/libtesttraffic.a
+	$(CC) -o $@ $^ $(TRAFFIC_TEST_LDLIBS)
+
+$(SAN)/tests/traffic/test_verify: $(SAN)/tests/traffic/test_verify.o \
+		$(SAN)/tools/verify/verify.o $(SAN)/libtesttraffic.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(TRAFFIC_TEST_LDLIBS)
