@@ -228,6 +228,7 @@ static void test_pacer(void **state)
 static void test_backoff(void **state)
 {
 	struct backoff b;
+	uint64_t s = 0;
 
 	(void)state;
 	backoff_init(&b, 20000, 50000, 1000000);
@@ -243,6 +244,13 @@ static void test_backoff(void **state)
 	backoff_work(&b, 1200000);
 	assert_int_equal(backoff_idle(&b, 1200001), 0);
 	assert_int_equal(backoff_idle(&b, 1220000), 1000);
+
+	/* Idle for long: the sleeps grow to the deep-idle cap, no further. */
+	for (int i = 0; i < 20; i++)
+		s = backoff_idle(&b, 1200000 + BACKOFF_DEEP_IDLE_NS);
+	assert_int_equal(s, BACKOFF_DEEP_SLEEP_NS);
+	backoff_work(&b, 1300000 + BACKOFF_DEEP_IDLE_NS);
+	assert_int_equal(backoff_idle(&b, 1400000 + BACKOFF_DEEP_IDLE_NS), 1000);
 
 	backoff_init(&b, 0, 0, 0); /* busy polling */
 	assert_int_equal(backoff_idle(&b, 1000000000), 0);

@@ -30,10 +30,12 @@ cleanup() {
 trap cleanup EXIT
 
 # Starts ftmb-traffic in the background with output in $tmp/$name.{out,err}.
+# Every instance ends by itself within 20 s (--duration or --count), so that
+# none outlives this script even if it is killed before its trap runs.
 start() {
 	local name=$1
 	shift
-	timeout --signal=KILL 30 "$traffic" -- "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+	"$traffic" -- "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
 	pids+=($!)
 	last_pid=$!
 }
@@ -74,7 +76,7 @@ PY
 
 echo "--- 1. generator <-> echo over memif"
 ring=rsize=14 # 16384 descriptors: a descheduled peer does not overflow
-start echo1 --dev "net_memif0,role=server,socket=$sock-1,$ring" --echo -q
+start echo1 --dev "net_memif0,role=server,socket=$sock-1,$ring" --echo --duration 20 -q
 start gen1 --dev "net_memif0,role=client,socket=$sock-1,$ring" --flows 8 --count 2000 \
 	--rate 20000 --record "$tmp/gen1.rec" --json -q
 gen=$last_pid
@@ -103,7 +105,7 @@ kill -INT "${pids[0]}"
 
 echo "--- 2. send-only -> sink-only"
 start sink2 --dev "net_memif0,role=server,socket=$sock-2,$ring" --sink-only \
-	--stop-after-idle 300 --record "$tmp/sink2.rec" --json -q
+	--stop-after-idle 300 --duration 20 --record "$tmp/sink2.rec" --json -q
 sink=$last_pid
 start send2 --dev "net_memif0,role=client,socket=$sock-2,$ring" --send-only --flows 3 \
 	--count 3000 --rate 30000 --json -q
@@ -120,13 +122,13 @@ start gen3 --dev "net_memif0,role=server,socket=$sock-3,$ring" --flows 4 --rate 
 	--duration 1.5 --record "$tmp/gen3.rec" --json
 gen=$last_pid
 sleep 0.2
-start echo3a --dev "net_memif0,role=client,socket=$sock-3,$ring" --echo -q
+start echo3a --dev "net_memif0,role=client,socket=$sock-3,$ring" --echo --duration 20 -q
 echo_a=$last_pid
 sleep 0.6
 kill -TERM "$echo_a"
 wait "$echo_a"
 sleep 0.2
-start echo3b --dev "net_memif0,role=client,socket=$sock-3,$ring" --echo -q
+start echo3b --dev "net_memif0,role=client,socket=$sock-3,$ring" --echo --duration 20 -q
 wait "$gen" || fail "generator exited with $?: $(cat "$tmp/gen3.err")"
 check "link went down and came back, packets flowed after it" \
 	'r["link_downs"] >= 1 and max(x["rx_ns"] for x in rec) > min(x["rx_ns"] for x in rec) + 0.8e9' \

@@ -18,12 +18,14 @@ void backoff_work(struct backoff *b, uint64_t now_ns)
 
 uint64_t backoff_idle(struct backoff *b, uint64_t now_ns)
 {
-	uint64_t s;
+	uint64_t idle = now_ns - b->last_work_ns, cap = b->max_sleep_ns, s;
 
-	if (b->max_sleep_ns == 0 || now_ns - b->last_work_ns < b->spin_ns)
+	if (b->max_sleep_ns == 0 || idle < b->spin_ns)
 		return 0;
-	s = b->next_sleep_ns < b->max_sleep_ns ? b->next_sleep_ns : b->max_sleep_ns;
-	if (b->next_sleep_ns < b->max_sleep_ns)
+	if (idle >= BACKOFF_DEEP_IDLE_NS && cap < BACKOFF_DEEP_SLEEP_NS)
+		cap = BACKOFF_DEEP_SLEEP_NS;
+	s = b->next_sleep_ns < cap ? b->next_sleep_ns : cap;
+	if (b->next_sleep_ns < cap)
 		b->next_sleep_ns *= 2;
 	return s;
 }

@@ -2,14 +2,22 @@
 /*
  * Idle backoff for a polling loop on shared cores: after the last useful
  * work, keep polling for spin_ns (a reply is often on its way), then sleep
- * for doubling intervals from 1 us up to max_sleep_ns. Any work resets it.
- * The longest sleep bounds what the backoff adds to a measured latency, plus
- * the kernel's wake-up delay.
+ * for doubling intervals from 1 us up to max_sleep_ns. After
+ * BACKOFF_DEEP_IDLE_NS without any work the loop is idle, not between
+ * packets, and the sleeps grow on to BACKOFF_DEEP_SLEEP_NS, so that an idle
+ * sink costs next to nothing. Any work resets it.
+ *
+ * What it adds to a measured latency: while traffic flows, at most one
+ * sleep (max_sleep_ns) plus the kernel's wake-up delay; for the first
+ * packet after a silence, up to BACKOFF_DEEP_SLEEP_NS.
  */
 #ifndef FTMB_BACKOFF_H
 #define FTMB_BACKOFF_H
 
 #include <stdint.h>
+
+#define BACKOFF_DEEP_IDLE_NS 10000000ull /* 10 ms */
+#define BACKOFF_DEEP_SLEEP_NS 250000ull  /* 250 us */
 
 struct backoff {
 	uint64_t spin_ns;

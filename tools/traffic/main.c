@@ -124,10 +124,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ftmb-traffic: waiting for the link of %s\n", port.name);
 	if ((o.mode == MODE_GEN || o.mode == MODE_SEND_ONLY) &&
 	    !traffic_port_wait_link(&port, o.link_timeout, &stop_requested)) {
-		fprintf(stderr,
-			"ftmb-traffic: the link of %s did not come up within %.1f s: is the peer "
-			"running? (--link-timeout)\n",
-			port.name, o.link_timeout);
+		if (stop_requested)
+			fprintf(stderr, "ftmb-traffic: interrupted while waiting for the link\n");
+		else
+			fprintf(stderr,
+				"ftmb-traffic: the link of %s did not come up within %.1f s: is "
+				"the peer running? (--link-timeout)\n",
+				port.name, o.link_timeout);
 		status = 1;
 	} else {
 		status = run(&o, &port);

@@ -152,15 +152,29 @@ static double us(uint64_t ns)
 	return (double)ns / 1e3;
 }
 
+static double cpu_share(const struct traffic_run *r)
+{
+	double el = span_s(r->start_ns, r->end_ns);
+
+	return el > 0 ? r->cpu_s / el : 0;
+}
+
+static void print_cpu(const struct traffic_run *r)
+{
+	printf("cpu      %.2f s in %.2f s: %.0f%% of one core\n", r->cpu_s,
+	       span_s(r->start_ns, r->end_ns), cpu_share(r) * 100);
+}
+
 static void print_human(const struct traffic_run *r, const struct summary *s,
 			const char *record_error)
 {
 	const struct traffic_opts *o = r->o;
 	const struct lathist *l = &r->lat;
 
-	printf("ftmb-traffic %s on %s: %u flows, %u-byte frames, %.3f s measured after %.3f s "
-	       "warm-up%s\n",
-	       traffic_mode_name(o->mode), r->port->name, o->flows, o->size, s->win_s, o->warmup,
+	printf("ftmb-traffic %s on %s: ", traffic_mode_name(o->mode), r->port->name);
+	if (is_sender(r))
+		printf("%u flows, %u-byte frames, ", o->flows, o->size);
+	printf("%.3f s measured after %.3f s warm-up%s\n", s->win_s, o->warmup,
 	       r->interrupted ? " (interrupted)" : "");
 	if (is_sender(r)) {
 		printf("tx       ");
@@ -173,10 +187,16 @@ static void print_human(const struct traffic_run *r, const struct summary *s,
 		       s->tx_pps / 1e6, s->tx_gbps, r->tx_win.packets,
 		       r->pacer.skipped - r->skipped_before_win, r->tx_all.packets);
 	}
+	if (o->mode == MODE_SEND_ONLY) {
+		printf("rx       %" PRIu64 " frames received and not examined\n", r->rx_frames);
+		print_cpu(r);
+		return;
+	}
 	if (o->mode == MODE_ECHO) {
 		printf("echo     %.4f Mpps  (%" PRIu64 " frames, %" PRIu64 " echoed, %" PRIu64
 		       " dropped)\n",
 		       s->rx_pps / 1e6, r->rx_frames, r->echoed, r->echo_dropped);
+		print_cpu(r);
 		return;
 	}
 	printf("rx       %.4f Mpps  %.3f Gbit/s  (%" PRIu64 " packets in the window, %" PRIu64
@@ -185,8 +205,6 @@ static void print_human(const struct traffic_run *r, const struct summary *s,
 	printf("         %" PRIu64 " duplicates, %" PRIu64 " non-test frames, %" PRIu64
 	       " not sent by us, %" PRIu64 " bad IP checksums\n",
 	       r->rx_dup, r->rx_nontest, r->rx_out_of_range, r->rx_bad_csum);
-	if (o->mode == MODE_SEND_ONLY)
-		return;
 	if (o->mode == MODE_GEN)
 		printf("loss     %" PRId64 " packets (%.4f%%)", s->lost, s->loss_ratio * 100);
 	else
@@ -208,6 +226,7 @@ static void print_human(const struct traffic_run *r, const struct summary *s,
 		       record_error ? ": INCOMPLETE, " : "", record_error ? record_error : "");
 	if (r->link_downs)
 		printf("link     went down %u times\n", r->link_downs);
+	print_cpu(r);
 }
 
 static void json_counts(JsonBuilder *b, const char *name, const struct traffic_counts *c)
@@ -327,6 +346,8 @@ static void print_json(const struct traffic_run *r, const struct summary *s,
 	json_builder_set_member_name(b, "interrupted");
 	json_builder_add_boolean_value(b, r->interrupted);
 	json_int(b, "link_downs", r->link_downs);
+	json_double(b, "cpu_s", r->cpu_s);
+	json_double(b, "cpu_share", cpu_share(r));
 	json_tx(b, r, s);
 	json_rx(b, r, s);
 	json_loss(b, s);

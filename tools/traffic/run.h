@@ -46,6 +46,7 @@ struct traffic_run {
 	uint64_t win_end_ns;
 	uint64_t send_end_ns; /* when sending stopped (0 while sending) */
 	uint64_t end_ns;
+	double cpu_s; /* CPU time (all threads) from start to end */
 
 	/* Sending. Per-flow arrays are indexed by flow id. */
 	bool sending;
