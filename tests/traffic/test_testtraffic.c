@@ -192,6 +192,21 @@ static void test_flowtrack(void **state)
 	assert_int_equal(h.first_missing, 0);
 	flowtrack_holes(ft, 3, 1, 4, &h); /* a flow never seen */
 	assert_int_equal(h.missing, 4);
+
+	/* Long ranges, holes on and off 64-bit word boundaries. */
+	for (uint64_t s = 1; s <= 300; s++)
+		if (s != 64 && s != 65 && s != 200)
+			assert_int_equal(flowtrack_mark(ft, 1, s), FLOWTRACK_NEW);
+	flowtrack_holes(ft, 1, 1, 300, &h);
+	assert_int_equal(h.missing, 3);
+	assert_int_equal(h.runs, 2);
+	assert_int_equal(h.largest_run, 2);
+	assert_int_equal(h.first_missing, 64);
+	flowtrack_holes(ft, 1, 129, 192, &h);
+	assert_int_equal(h.missing, 0);
+	flowtrack_holes(ft, 1, 66, 400, &h);
+	assert_int_equal(h.missing, 1 + 100);
+	assert_int_equal(h.first_missing, 200);
 	flowtrack_free(ft);
 }
 
