@@ -23,6 +23,8 @@
 
 /* Sessions beyond this are refused at accept time. */
 #define MAX_SESSIONS 1024u
+/* Where HELLO's instance name starts in its payload (repl.h). */
+#define HELLO_NAME_OFF 24u
 /* HELLO, then ACK: room for both with the largest vector. */
 #define REPLY_MAX 512u
 
@@ -150,6 +152,17 @@ static gboolean start_hostd(struct session *s, const struct ftmb_repl_hello *hel
 	return TRUE;
 }
 
+/* The instance name a refused HELLO claims, for the log only. */
+static const char *claimed_name(const struct ftmb_repl_frame *f)
+{
+	static char name[FTMB_INSTANCE_MAX + 1];
+
+	name[0] = '\0';
+	if (f->len >= HELLO_NAME_OFF + FTMB_INSTANCE_MAX)
+		memcpy(name, f->payload + HELLO_NAME_OFF, FTMB_INSTANCE_MAX);
+	return hostd_valid_name(name) ? name : "?";
+}
+
 static gboolean on_hello(struct session *s, const struct ftmb_repl_frame *f, GError **error)
 {
 	struct ftmb_repl_hello hello;
@@ -160,7 +173,7 @@ static gboolean on_hello(struct session *s, const struct ftmb_repl_frame *f, GEr
 			      ftmb_repl_type_name(f->type));
 	rc = ftmb_repl_get_hello(f, &hello);
 	if (rc)
-		return hostd_error(error, rc, "bad HELLO");
+		return hostd_error(error, rc, "bad HELLO (for instance \"%s\")", claimed_name(f));
 	switch (hello.role) {
 	case FTMB_ROLE_VHOST:
 		return start_vhost(s, &hello, error);

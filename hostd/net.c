@@ -36,7 +36,8 @@ static gboolean split_host_port(const char *text, guint16 default_port, char **h
 	g_clear_pointer(port, g_free);
 bad:
 	g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-		    "bad address \"%s\": write host:port, e.g. 192.0.2.1:7400 or [2001:db8::1]:7400",
+		    "bad address \"%s\": write host:port, an IPv6 host in brackets: "
+		    "192.0.2.1:7400 or [2001:db8::1]:7400",
 		    text);
 	return FALSE;
 }
