@@ -41,6 +41,7 @@ struct session {
 	struct instance *inst; /* SESSION_VHOST */
 	struct peer *peer;     /* SESSION_HOSTD from a configured peer */
 	struct sockaddr_storage from;
+	char claimed[FTMB_INSTANCE_MAX + 16]; /* before HELLO is accepted */
 	struct ftmb_repl_vector acked;
 };
 
@@ -152,15 +153,16 @@ static gboolean start_hostd(struct session *s, const struct ftmb_repl_hello *hel
 	return TRUE;
 }
 
-/* The instance name a refused HELLO claims, for the log only. */
-static const char *claimed_name(const struct ftmb_repl_frame *f)
+/* Keeps the instance name a HELLO claims, before it is validated, so that
+ * the WARNING about a refused HELLO can name it. */
+static void note_claimed_name(struct session *s, const struct ftmb_repl_frame *f)
 {
-	static char name[FTMB_INSTANCE_MAX + 1];
+	char name[FTMB_INSTANCE_MAX + 1] = "";
 
-	name[0] = '\0';
 	if (f->len >= HELLO_NAME_OFF + FTMB_INSTANCE_MAX)
 		memcpy(name, f->payload + HELLO_NAME_OFF, FTMB_INSTANCE_MAX);
-	return hostd_valid_name(name) ? name : "?";
+	if (hostd_valid_name(name))
+		g_snprintf(s->claimed, sizeof(s->claimed), "%s (claimed)", name);
 }
 
 static gboolean on_hello(struct session *s, const struct ftmb_repl_frame *f, GError **error)
@@ -171,9 +173,10 @@ static gboolean on_hello(struct session *s, const struct ftmb_repl_frame *f, GEr
 	if (f->type != FTMB_REPL_HELLO)
 		return hostd_error(error, FTMB_E_TYPE, "first frame is %s, not HELLO",
 			      ftmb_repl_type_name(f->type));
+	note_claimed_name(s, f);
 	rc = ftmb_repl_get_hello(f, &hello);
 	if (rc)
-		return hostd_error(error, rc, "bad HELLO (for instance \"%s\")", claimed_name(f));
+		return hostd_error(error, rc, "bad HELLO");
 	switch (hello.role) {
 	case FTMB_ROLE_VHOST:
 		return start_vhost(s, &hello, error);
@@ -261,7 +264,7 @@ static const char *session_what(const struct session *s)
 	switch (s->kind) {
 	case SESSION_VHOST: return s->inst->name;
 	case SESSION_HOSTD: return s->peer ? s->peer->cfg->name : "probe";
-	default: return "(before HELLO)";
+	default: return s->claimed[0] ? s->claimed : "(before HELLO)";
 	}
 }
 

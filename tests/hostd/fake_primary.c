@@ -12,7 +12,8 @@
  *       input-to-ACK round trip.
  *   fake-primary bad ADDR INSTANCE --kind KIND
  *       sends a valid start, then one bad thing (crc, garbage, version, gap,
- *       queue, overmem) and exits 0 when the backup closes the connection.
+ *       queue, overmem) and exits 0 when the backup closes the connection
+ *       (none sends nothing bad: the checker's negative control).
  *   fake-primary verify-dump FILE INSTANCE --queues N --inputs K --pals K
  *       checks that a replay file holds exactly the frames that stream sent
  *       (after --cut-at, if it cut).
@@ -92,11 +93,12 @@ G_GNUC_PRINTF(1, 2) G_GNUC_NORETURN static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static void link_open(struct link *l, const char *addr_text)
+/* Receives time out after timeout_s seconds. */
+static void link_open(struct link *l, const char *addr_text, int timeout_s)
 {
 	struct net_address addr;
 	GError *error = NULL;
-	struct timeval timeout = { .tv_sec = 5 };
+	struct timeval timeout = { .tv_sec = timeout_s };
 
 	if (!net_parse_address(addr_text, HOSTD_DEFAULT_PORT, &addr, &error))
 		die("%s", error->message);
@@ -208,7 +210,7 @@ static void *heartbeat_thread(void *arg)
 	struct link l;
 	uint64_t end, seq = 0;
 
-	link_open(&l, addr);
+	link_open(&l, addr, 5);
 	hello(&l, FTMB_ROLE_HOSTD, opt_heartbeat_as, 1, now_ns());
 	end = now_ns() + (uint64_t)opt_beat_ms * 1000000u;
 	while (now_ns() < end) {
@@ -337,7 +339,7 @@ static int cmd_stream(const char *addr, const char *instance)
 
 	if (opt_heartbeat_as && pthread_create(&beat, NULL, heartbeat_thread, (void *)addr))
 		die("pthread_create");
-	link_open(&l, addr);
+	link_open(&l, addr, 5);
 	hello(&l, FTMB_ROLE_VHOST, instance, (uint16_t)opt_queues, (uint64_t)opt_generation);
 	t0 = now_ns();
 	stream_all(&l);
@@ -414,8 +416,8 @@ static void send_bad(struct link *l, const char *kind, const char *instance)
 			if (send(l->fd, l->out, (size_t)len, MSG_NOSIGNAL) != len)
 				break;
 		}
-	} else {
-		die("--kind %s: expected crc, garbage, version, gap, queue or overmem", kind);
+	} else if (strcmp(kind, "none") != 0) { /* none: the negative control */
+		die("--kind %s: expected crc, garbage, version, gap, queue, overmem or none", kind);
 	}
 }
 
@@ -427,7 +429,7 @@ static int cmd_bad(const char *addr, const char *instance)
 
 	if (!opt_kind)
 		die("bad needs --kind");
-	link_open(&l, addr);
+	link_open(&l, addr, 1);
 	send_bad(&l, opt_kind, instance);
 	while ((rc = recv_frame(&l, &f)) == 1)
 		;
