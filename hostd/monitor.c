@@ -119,8 +119,8 @@ void monitor_detach(struct peer *p, struct session *s, enum conn_end end, const 
 	if (end == CONN_END_LOCAL || end == CONN_END_PROTOCOL || p->leaving || p->failed ||
 	    p->heartbeats_in == 0)
 		return;
-	why = g_strdup_printf("its hostd connection was %s (%s)",
-			      end == CONN_END_EOF ? "closed by the peer" : "reset", reason);
+	why = end == CONN_END_EOF ? g_strdup("its hostd connection was closed by the peer")
+				  : g_strdup_printf("its hostd connection was reset (%s)", reason);
 	monitor_primary_failed(p, why);
 	g_free(why);
 }
