@@ -145,11 +145,14 @@ static void on_closed(struct conn *c, enum conn_end end, const char *reason)
 		g_source_remove(p->hb_timer);
 	p->hb_timer = 0;
 	p->hb_out = NULL;
-	if (p->hb_out_up && !p->h->leaving)
-		g_warning("backup %s: heartbeat connection %s (%s); reconnecting", p->cfg->name,
-			  conn_end_name(end), reason);
+	if (p->hb_out_up && !p->h->leaving && !p->backup_lost)
+		g_warning("backup %s lost: heartbeat connection %s (%s): the instances it protects "
+			  "are UNPROTECTED (each follows its on_backup_lost policy); reconnecting",
+			  p->cfg->name, conn_end_name(end), reason);
 	else if (!p->h->leaving)
 		g_debug("backup %s: %s", p->cfg->name, reason);
+	if (p->hb_out_up)
+		p->backup_lost = TRUE;
 	p->hb_out_up = FALSE;
 	schedule_reconnect(p);
 }

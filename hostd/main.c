@@ -131,7 +131,7 @@ static gboolean on_stop_signal(gpointer data)
 {
 	struct hostd *h = data;
 
-	g_message("stopping: telling the backups this is not a failure");
+	g_message("stopping on request; backups are told this is not a failure");
 	heartbeat_stop(h);
 	g_main_loop_quit(h->loop);
 	return G_SOURCE_REMOVE;

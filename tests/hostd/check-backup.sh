@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 PORT=$(free_port)
 ADDR=127.0.0.1:$PORT
-start_hostd "$HOSTD" --name hostd-backup --listen "$ADDR" --control "$DIR/hostd.sock" \
+start_hostd hb "$HOSTD" --name hb --listen "$ADDR" --control "$DIR/hb.sock" \
 	--state-dir "$DIR/state" --max-log-mb 8
 
 # The good stream, paced so that it is still running while the bad ones come.
@@ -34,20 +34,20 @@ echo "negative control: a stream of valid frames stays open (checker has teeth)"
 
 wait "$GOOD" || { cat "$DIR/good.out"; fail "the good stream did not get its ACKs"; }
 cat "$DIR/good.out"
-kill -0 "$HOSTD_PID" || fail "ftmb-hostd died"
+kill -0 "${HOSTD_PIDS[hb]}" || fail "ftmb-hostd died"
 
 declare -A REASON=([crc]="checksum mismatch" [garbage]="length field disagrees"
 	[version]="unsupported version" [gap]="a gap" [queue]="out of range"
 	[overmem]="memory bound reached")
 for k in $KINDS; do
 	grep -q "WARNING: instance bad-$k\( (claimed)\)\?, peer 127.0.0.1:[0-9]*: closing the connection: .*${REASON[$k]}" \
-		"$DIR/hostd.log" || fail "no WARNING naming bad-$k, its peer and '${REASON[$k]}'"
+		"$DIR/hb.log" || fail "no WARNING naming bad-$k, its peer and '${REASON[$k]}'"
 done
 echo "each malformed stream was closed with a WARNING naming instance, peer and reason"
 
-errors=$(control stats 'r["protocol_errors"]')
+errors=$(control hb stats 'r["protocol_errors"]')
 [ "$errors" = 6 ] || fail "protocol_errors is $errors, expected 6"
-held=$(control stats '[i for i in r["instances"] if i["name"] == "good"][0]["held_inputs"]')
+held=$(control hb stats "inst('good')['held_inputs']")
 [ "$held" = $((4 * 3000 + 2000)) ] || fail "the good instance holds $held inputs, expected 14000"
 echo "control stats: protocol_errors $errors; instance good holds all $held inputs"
 echo "check-backup: OK"

@@ -40,7 +40,7 @@ cat >"$DIR/hostd.conf" <<CONF
 [hostd]
 name = hb
 listen = $ADDR
-control_socket = $DIR/hostd.sock
+control_socket = $DIR/hb.sock
 state_dir = $DIR/state
 heartbeat_interval_ms = 5
 failure_timeout_ms = $TIMEOUT_MS
@@ -62,9 +62,9 @@ on_backup_lost = degrade
 replica_vhost = $DIR/replica.sh vhost %LOG% %INSTANCE%
 CONF
 "$HOSTD" --config "$DIR/hostd.conf" --check-config || fail "the test configuration is refused"
-start_hostd $RT "$HOSTD" --config "$DIR/hostd.conf"
+start_hostd hb $RT "$HOSTD" --config "$DIR/hostd.conf"
 
-state() { control status "inst('$1')['state']"; }
+state() { control hb status "inst('$1')['state']"; }
 is_state() { [ "$(state "$1")" = "$2" ]; }
 
 # --- 1: heartbeats stop --------------------------------------------------
@@ -81,18 +81,18 @@ echo "negative control: heartbeats flowing, nat1 stays $(state nat1), no replica
 wait_for 5 test -e "$DIR/replica-vhost-nat1.args" || fail "no replica started for nat1"
 wait_for 2 is_state nat1 replica-live-unprotected || fail "nat1 is $(state nat1)"
 cat "$DIR/pa.out"
-reason=$(control status "inst('nat1')['failover']['reason']")
-detect=$(control status "inst('nat1')['failover']['detection_ms']")
-start=$(control status "inst('nat1')['failover']['replica_start_ms']")
-replay=$(control status "inst('nat1')['failover']['replay_file']")
+reason=$(control hb status "inst('nat1')['failover']['reason']")
+detect=$(control hb status "inst('nat1')['failover']['detection_ms']")
+start=$(control hb status "inst('nat1')['failover']['replica_start_ms']")
+replay=$(control hb status "inst('nat1')['failover']['replay_file']")
 case $reason in "heartbeats stopped"*) ;; *) fail "nat1's failure reason: $reason" ;; esac
 python3 -c "import sys; d=float(sys.argv[1]); sys.exit(0 if $TIMEOUT_MS <= d < 1000 else 1)" \
 	"$detect" || fail "detection after $detect ms, expected from $TIMEOUT_MS ms"
 echo "heartbeat stop: nat1 failed over: $reason; detection $detect ms after the last" \
 	"heartbeat (timeout $TIMEOUT_MS ms); replica started $start ms after detection"
 
-grep -q "PRIMARY pa FAILED: heartbeats stopped" "$DIR/hostd.log" || fail "no PRIMARY FAILED line"
-grep -q "WARNING: instance nat1: REPLICA LIVE on this host, UNPROTECTED" "$DIR/hostd.log" ||
+grep -q "PRIMARY pa FAILED: heartbeats stopped" "$DIR/hb.log" || fail "no PRIMARY FAILED line"
+grep -q "WARNING: instance nat1: REPLICA LIVE on this host, UNPROTECTED" "$DIR/hb.log" ||
 	fail "no loud UNPROTECTED warning"
 read -r args <"$DIR/replica-vhost-nat1.args"
 [ "$args" = "$replay nat1" ] || fail "replica_vhost got '$args', expected '$replay nat1'"
@@ -105,7 +105,7 @@ echo "replica commands ran with: $replay nat1 / nat1 nat1"
 if "$FAKE" stream "$ADDR" nat1 --queues 2 --inputs 10 --pals 10 >/dev/null 2>&1; then
 	fail "a new stream for nat1 from the old primary was accepted after failover"
 fi
-grep -q "refusing its old primary's stream (fenced)" "$DIR/hostd.log" || fail "no fencing log"
+grep -q "refusing its old primary's stream (fenced)" "$DIR/hb.log" || fail "no fencing log"
 echo "fencing: a new stream for nat1 from the old primary is refused"
 wait "$PA"
 
@@ -119,14 +119,14 @@ wait_for 3 grep -q "acknowledged" "$DIR/pb.out" || fail "nat2's stream was not a
 kill -9 "$PB"
 wait "$PB" 2>/dev/null
 wait_for 3 is_state nat2 replica-live-unprotected || fail "nat2 is $(state nat2)"
-reason=$(control status "inst('nat2')['failover']['reason']")
-detect=$(control status "inst('nat2')['failover']['detection_ms']")
+reason=$(control hb status "inst('nat2')['failover']['reason']")
+detect=$(control hb status "inst('nat2')['failover']['detection_ms']")
 case $reason in *"closed by the peer"*) ;; *) fail "nat2's failure reason: $reason" ;; esac
 echo "primary killed: nat2 failed over: $reason; detection $detect ms after the last heartbeat"
 "$FAKE" verify-dump "$DIR/replay-nat2.copy" nat2 --queues 1 --inputs 200 --pals 200 ||
 	fail "nat2's replay file"
 
-unprot=$(control status '[i["name"] for i in r["instances"] if i["unprotected"]]')
+unprot=$(control hb status '[i["name"] for i in r["instances"] if i["unprotected"]]')
 [ "$unprot" = '["nat1", "nat2"]' ] || fail "status lists unprotected: $unprot"
 echo "status: unprotected instances $unprot"
 echo "check-failover: OK"

@@ -29,9 +29,9 @@ done
 ip -n "$NS_A" link set "$VETH_A" up
 ip -n "$NS_B" link set "$VETH_B" up
 
-start_hostd ip netns exec "$NS_A" "$HOSTD" --name "$NS_A" --listen 0.0.0.0:7400 \
-	--control "$DIR/hostd.sock" --state-dir "$DIR/state"
-CLEANUPS=("kill $HOSTD_PID" "${CLEANUPS[@]}")
+start_hostd backup ip netns exec "$NS_A" "$HOSTD" --name "$NS_A" --listen 0.0.0.0:7400 \
+	--control "$DIR/backup.sock" --state-dir "$DIR/state"
+CLEANUPS=("stop_hostd backup" "${CLEANUPS[@]}")
 
 measure() { # WHERE NS TARGET
 	local out

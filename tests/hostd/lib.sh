@@ -11,22 +11,25 @@ for b in "$HOSTD" "$PING" "$FAKE"; do
 done
 
 DIR=$(mktemp -d /tmp/ftmb-hostd-check.XXXXXX)
-HOSTD_PID=
+declare -A HOSTD_PIDS=()
 CLEANUPS=()
 
 cleanup() {
 	for c in "${CLEANUPS[@]}"; do eval "$c" >/dev/null 2>&1; done
-	[ -n "$HOSTD_PID" ] && kill "$HOSTD_PID" 2>/dev/null && wait "$HOSTD_PID" 2>/dev/null
+	for pid in "${HOSTD_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	done
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
 
 fail() {
 	echo "FAIL: $*"
-	if [ -f "$DIR/hostd.log" ]; then
-		echo "--- ftmb-hostd log:"
-		tail -n 30 "$DIR/hostd.log"
-	fi
+	for log in "$DIR"/*.log; do
+		[ -f "$log" ] || continue
+		echo "--- $log:"
+		tail -n 30 "$log"
+	done
 	exit 1
 }
 
@@ -34,23 +37,35 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_hostd ARGS...: runs ftmb-hostd in the background, logging to
-# $DIR/hostd.log, and waits for its control socket.
+# start_hostd NAME COMMAND...: runs an ftmb-hostd command line, which must
+# use --control $DIR/NAME.sock, in the background, logging to $DIR/NAME.log,
+# and waits for its control socket.
 start_hostd() {
-	"$@" >"$DIR/hostd.log" 2>&1 &
-	HOSTD_PID=$!
+	local name=$1
+	shift
+	rm -f "$DIR/$name.sock"
+	"$@" >>"$DIR/$name.log" 2>&1 &
+	HOSTD_PIDS[$name]=$!
 	for _ in $(seq 100); do
-		[ -S "$DIR/hostd.sock" ] && return 0
-		kill -0 "$HOSTD_PID" 2>/dev/null || fail "ftmb-hostd exited at start"
+		[ -S "$DIR/$name.sock" ] && return 0
+		kill -0 "${HOSTD_PIDS[$name]}" 2>/dev/null || fail "ftmb-hostd $name exited at start"
 		sleep 0.05
 	done
-	fail "ftmb-hostd did not open its control socket"
+	fail "ftmb-hostd $name did not open its control socket"
 }
 
-# control CMD [PYTHON-EXPR]: sends {"cmd":CMD} and prints the answer, or the
-# value of PYTHON-EXPR evaluated with the answer bound to r.
+# stop_hostd NAME [SIGNAL]
+stop_hostd() {
+	kill -"${2:-TERM}" "${HOSTD_PIDS[$1]}"
+	wait "${HOSTD_PIDS[$1]}" 2>/dev/null
+	unset "HOSTD_PIDS[$1]"
+}
+
+# control NAME CMD [PYTHON-EXPR]: sends {"cmd":CMD} to hostd NAME and prints
+# the answer, or the value of PYTHON-EXPR evaluated with the answer bound to
+# r (inst(n) is instance n of r).
 control() {
-	python3 - "$DIR/hostd.sock" "$1" "${2:-r}" <<'PY'
+	python3 - "$DIR/$1.sock" "$2" "${3:-r}" <<'PY'
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])

@@ -24,5 +24,5 @@ $(FAKE_PRIMARY): $(BUILD)/tests/hostd/fake_primary.o $(BUILD)/hostd/net.o \
 	$(CC) -o $@ $^ $(HOSTD_TEST_LDLIBS)
 $(HOSTD_TESTS:%=$(BUILD)/tests/hostd/%): | $(FAKE_PRIMARY)
 
-CHECKS += tests/hostd/check-backup.sh tests/hostd/check-failover.sh \
+CHECKS += tests/hostd/check-backup.sh tests/hostd/check-failover.sh tests/hostd/check-pair.sh \
 	tests/hostd/check-ping-netns.sh
