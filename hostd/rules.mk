@@ -28,3 +28,8 @@ $(BUILD)/ftmb-ping: $(PING_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libftmbrepl.a $(LIBFT
 	$(CC) -o $@ $^ $(HOSTD_LDLIBS) -lm
 
 BINS += $(BUILD)/ftmb-hostd $(BUILD)/ftmb-ping
+
+# The daemon under ASan+UBSan, for the integration check that feeds it
+# hostile input (tests/hostd/check-backup.sh).
+$(SAN)/ftmb-hostd: $(HOSTD_SRCS:%.c=$(SAN)/%.o) $(SAN)/libftmbrepl.a $(SAN)/libftmb.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(HOSTD_LDLIBS)

@@ -7,10 +7,13 @@
 # (bad CRC, garbage, a wrong HELLO version, a gap, an out-of-range queue, a
 # log over the memory bound): each must close only its own connection, with
 # a WARNING naming the instance, the peer and the reason, while the good
-# stream goes on and the daemon stays up.
+# stream goes on and the daemon stays up. The daemon runs under ASan+UBSan
+# when that build exists, and must end without a sanitizer report.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/hostd/lib.sh
+[ -x "$BUILD/san/ftmb-hostd" ] && HOSTD=$BUILD/san/ftmb-hostd
+echo "daemon under test: $HOSTD"
 
 PORT=$(free_port)
 ADDR=127.0.0.1:$PORT
@@ -50,4 +53,8 @@ errors=$(control hb stats 'r["protocol_errors"]')
 held=$(control hb stats "inst('good')['held_inputs']")
 [ "$held" = $((4 * 3000 + 2000)) ] || fail "the good instance holds $held inputs, expected 14000"
 echo "control stats: protocol_errors $errors; instance good holds all $held inputs"
+stop_hostd hb TERM
+if grep -E "AddressSanitizer|LeakSanitizer|runtime error" "$DIR/hb.log"; then
+	fail "sanitizer report from ftmb-hostd"
+fi
 echo "check-backup: OK"

@@ -3,7 +3,7 @@
 # a free port, the daemon's life cycle and its control socket. Sourced.
 
 BUILD=${BUILD:-build}
-HOSTD=$BUILD/ftmb-hostd
+HOSTD=${HOSTD:-$BUILD/ftmb-hostd}
 PING=$BUILD/ftmb-ping
 FAKE=$BUILD/tests/hostd/fake-primary
 for b in "$HOSTD" "$PING" "$FAKE"; do
