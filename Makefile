@@ -31,7 +31,8 @@ endif
 # `make check` can install the packages before the first compile.
 pc = $(shell pkg-config $(1) 2>/dev/null)
 
-# Filled in by the fragments.
+# Extra compile flags come from CFLAGS_<folder>/ and CFLAGS_<file.c>, set by
+# the fragments. Filled in by the fragments:
 BINS :=
 LIBS :=
 UNIT_TESTS :=
@@ -50,11 +51,11 @@ build-all: $(LIBS) $(BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS_$(dir $<)) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS_$(dir $<)) $(CFLAGS_$<) $(CFLAGS) -c $< -o $@
 
 $(SAN)/%.o: %.c
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS_$(dir $<)) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS_$(dir $<)) $(CFLAGS_$<) $(CFLAGS) -c $< -o $@
 
 deps:
 	@tools/setup-deps.sh
