@@ -102,7 +102,11 @@ manifest() {
 
 # --- kernel -----------------------------------------------------------------
 
+# le32 FILE OFFSET, le16 FILE OFFSET, hex4 FILE OFFSET: the numbers and bytes there.
 le32() { od -A n -t u4 -j "$2" -N 4 "$1" | tr -d ' '; }
+le16() { od -A n -t u2 -j "$2" -N 2 "$1" | tr -d ' '; }
+hex4() { od -A n -t x1 -j "$2" -N 4 "$1" | tr -d ' '; }
+is_elf() { [ "$(hex4 "$1" 0)" = 7f454c46 ]; }
 
 # Writes the ELF kernel inside bzImage $1 to $2. The boot protocol header
 # (2.08+) gives the compressed payload's offset and length relative to the
@@ -110,13 +114,14 @@ le32() { od -A n -t u4 -j "$2" -N 4 "$1" | tr -d ' '; }
 # the payload ends with its uncompressed size (4 bytes, little endian).
 extract_vmlinux() {
 	local bz=$1 elf=$2 setup_sects start len size magic
-	[ "$(od -A n -t x1 -j $((0x202)) -N 4 "$bz" | tr -d ' ')" = 48647253 ] ||
-		die "$bz is not a bzImage (no HdrS header)"
+	[ "$(hex4 "$bz" $((0x202)))" = 48647253 ] || die "$bz is not a bzImage (no HdrS header)"
+	[ "$(le16 "$bz" $((0x206)))" -ge $((0x208)) ] ||
+		die "$bz: boot protocol older than 2.08 has no payload offset"
 	setup_sects=$(od -A n -t u1 -j $((0x1f1)) -N 1 "$bz" | tr -d ' ')
 	start=$(((setup_sects + 1) * 512 + $(le32 "$bz" $((0x248)))))
 	len=$(le32 "$bz" $((0x24c)))
 	size=$(le32 "$bz" $((start + len - 4)))
-	magic=$(od -A n -t x1 -j "$start" -N 4 "$bz" | tr -d ' ')
+	magic=$(hex4 "$bz" "$start")
 	local decompress
 	case "$magic" in
 	fd377a58) decompress="xz -dc" ;;
@@ -128,7 +133,7 @@ extract_vmlinux() {
 		$decompress >"$elf"
 	[ "$(stat -c %s "$elf")" = "$size" ] ||
 		die "$bz: decompressed $(stat -c %s "$elf") bytes, header says $size"
-	[ "$(od -A n -t x1 -N 4 "$elf" | tr -d ' ')" = 7f454c46 ] || die "$elf is not an ELF file"
+	is_elf "$elf" || die "$elf is not an ELF file"
 	# XEN_ELFNOTE_PHYS32_ENTRY (18): the PVH entry point QEMU boots.
 	readelf -nW "$elf" | grep -Eq '^ *Xen .*\(0x00000012\)' ||
 		die "$elf has no PVH entry note (kernel built without CONFIG_PVH)"
@@ -189,9 +194,7 @@ build_initramfs() {
 		say "[initramfs] guest program /usr/bin/$name"
 		install -m 755 "$path" "$root/usr/bin/$name"
 		# Debug information only slows the boot: the archive is copied and unpacked whole.
-		if [ "$(od -A n -t x1 -N 4 "$path" | tr -d ' ')" = 7f454c46 ]; then
-			strip "$root/usr/bin/$name"
-		fi
+		if is_elf "$path"; then strip "$root/usr/bin/$name"; fi
 	done <<<"$programs"
 
 	# Uncompressed: under TCG the kernel's gunzip costs more than the bigger
@@ -233,16 +236,17 @@ print_result() {
 }
 
 main() {
-	"$here/setup-deps.sh"
-	mkdir -p "$cache" || die "cannot create $cache (run as root or pass --cache DIR)"
+	"$here/setup-deps.sh" >&2 # stdout is for the result
+	mkdir -p "$cache" && [ -w "$cache" ] || die "cannot write to $cache (run as root or pass --cache DIR)"
 	exec 9>"$cache/lock"
 	flock 9
 
-	read -r kpkg kversion <<<"$(kernel_package)" || true
-	if [ -z "${kpkg:-}" ]; then
+	read -r kpkg kversion <<<"$(kernel_package)"
+	if [ -z "$kpkg" ]; then
 		say "[kernel] no linux-image-amd64 in the package lists; running apt-get update"
 		apt-get update -q >/dev/null
-		read -r kpkg kversion <<<"$(kernel_package)" || die "apt knows no linux-image-amd64"
+		read -r kpkg kversion <<<"$(kernel_package)"
+		[ -n "$kpkg" ] || die "apt knows no linux-image-amd64 (check /etc/apt/sources.list)"
 	fi
 	kver=${kpkg#linux-image-}
 	kdir=$cache/kernel-${kver}_$kversion
