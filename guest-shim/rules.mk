@@ -3,7 +3,8 @@
 # tag contracts that the host side links too.
 
 LIBFTMB_SRCS := guest-shim/err.c guest-shim/record.c guest-shim/region.c guest-shim/ring.c \
-	guest-shim/vclock.c guest-shim/tag.c
+	guest-shim/vclock.c guest-shim/tag.c guest-shim/attach.c guest-shim/thread.c \
+	guest-shim/replay.c guest-shim/lock.c guest-shim/value.c guest-shim/packet.c
 LIBFTMB_HEADERS := $(wildcard guest-shim/include/ftmb/*.h)
 LIBFTMB_A := $(BUILD)/libftmb.a
 LIBFTMB_SO := $(BUILD)/libftmb.so
