@@ -114,12 +114,12 @@ static void mount_one(const char *type, const char *dir, unsigned long flags, co
 /* /dev comes first: it holds the console that every message needs. */
 static void mount_filesystems(void)
 {
-	const unsigned long nosuid = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	const unsigned long pseudo_fs = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
 	mount_one("devtmpfs", "/dev", MS_NOSUID | MS_NOEXEC, "mode=0755");
 	open_console();
-	mount_one("proc", "/proc", nosuid, NULL);
-	mount_one("sysfs", "/sys", nosuid, NULL);
+	mount_one("proc", "/proc", pseudo_fs, NULL);
+	mount_one("sysfs", "/sys", pseudo_fs, NULL);
 	mount_one("tmpfs", "/dev/shm", MS_NOSUID | MS_NODEV, "mode=1777");
 	mount_one("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777");
 	mount_one("tmpfs", "/run", MS_NOSUID | MS_NODEV, "mode=0755");
