@@ -37,6 +37,7 @@ BINS :=
 LIBS :=
 UNIT_TESTS :=
 CHECKS :=
+CHECK_DEPS :=
 CLEAN :=
 
 all: build-all
@@ -61,7 +62,8 @@ deps:
 	@tools/setup-deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory build-all $(UNIT_TESTS) $(UNIT_TESTS:$(BUILD)/%=$(SAN)/%)
+	@$(MAKE) --no-print-directory build-all $(UNIT_TESTS) $(UNIT_TESTS:$(BUILD)/%=$(SAN)/%) \
+		$(CHECK_DEPS)
 	@tests/run-tests.sh $(UNIT_TESTS) $(UNIT_TESTS:$(BUILD)/%=$(SAN)/%) $(CHECKS)
 
 install: build-all

@@ -8,8 +8,8 @@ $(BUILD)/tests/image/guest/%: $(BUILD)/tests/image/%.o
 	@mkdir -p $(@D)
 	$(CC) -static -o $@ $^
 
-# boot-test.sh builds these itself through this target.
 image-test-programs: $(IMAGE_TEST_PROGS)
+CHECK_DEPS += image-test-programs
 
 CHECKS += tests/image/boot-test.sh
 .PHONY: image-test-programs
