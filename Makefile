@@ -21,15 +21,23 @@ BASE_CFLAGS := -std=gnu11 -fPIC -D_GNU_SOURCE $(OPT) $(WARN) -MMD -MP \
 	-Iguest-shim/include -Ihostd/include -Itools/include -Ivhost-backend
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
+# `make V=1` shows whole command lines.
+V ?= 0
+ifeq ($(V),0)
+Q = @echo "  CC      $@";
+endif
+
 # pkg-config is only consulted when a target needs the package, so that
 # `make check` can install the packages before the first compile.
 pc = $(shell pkg-config $(1) 2>/dev/null)
 
-# Filled in by the fragments.
+# Extra compile flags come from CFLAGS_<folder>/ and CFLAGS_<file.c>, set by
+# the fragments. Filled in by the fragments:
 BINS :=
 LIBS :=
 UNIT_TESTS :=
 CHECKS :=
+CHECK_DEPS :=
 CLEAN :=
 
 all: build-all
@@ -44,17 +52,18 @@ build-all: $(LIBS) $(BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS_$(dir $<)) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS_$(dir $<)) $(CFLAGS_$<) $(CFLAGS) -c $< -o $@
 
 $(SAN)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS_$(dir $<)) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS_$(dir $<)) $(CFLAGS_$<) $(CFLAGS) -c $< -o $@
 
 deps:
 	@tools/setup-deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory build-all $(UNIT_TESTS) $(UNIT_TESTS:$(BUILD)/%=$(SAN)/%)
+	@$(MAKE) --no-print-directory build-all $(UNIT_TESTS) $(UNIT_TESTS:$(BUILD)/%=$(SAN)/%) \
+		$(CHECK_DEPS)
 	@tests/run-tests.sh $(UNIT_TESTS) $(UNIT_TESTS:$(BUILD)/%=$(SAN)/%) $(CHECKS)
 
 install: build-all
