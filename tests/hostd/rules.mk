@@ -16,14 +16,13 @@ $(SAN)/tests/hostd/test_%: $(SAN)/tests/hostd/test_%.o \
 		$(HOSTD_UNIT_SRCS:%.c=$(SAN)/%.o) $(HOSTD_TEST_LIBS:%=$(SAN)/%)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(HOSTD_TEST_LDLIBS)
 
-# The fake primary the integration checks drive, and the daemon under the
-# sanitizers for check-backup.sh. `make check` builds only build-all and
-# UNIT_TESTS, so the unit tests pull them in (order-only).
+# What the integration checks run besides the daemon: the fake primary, and
+# the daemon under the sanitizers for check-backup.sh.
 FAKE_PRIMARY := $(BUILD)/tests/hostd/fake-primary
 $(FAKE_PRIMARY): $(BUILD)/tests/hostd/fake_primary.o $(BUILD)/hostd/net.o \
 		$(HOSTD_TEST_LIBS:%=$(BUILD)/%)
 	$(CC) -o $@ $^ $(HOSTD_TEST_LDLIBS)
-$(HOSTD_TESTS:%=$(BUILD)/tests/hostd/%): | $(FAKE_PRIMARY) $(SAN)/ftmb-hostd
+CHECK_DEPS += $(FAKE_PRIMARY) $(SAN)/ftmb-hostd
 
 CHECKS += tests/hostd/check-backup.sh tests/hostd/check-failover.sh tests/hostd/check-pair.sh \
 	tests/hostd/check-ping-netns.sh
