@@ -22,6 +22,7 @@ const char *ftmb_strerror(int err)
 	case FTMB_E_LAYOUT: return "region layout disagrees with its geometry";
 	case FTMB_E_NOSPACE: return "buffer too small";
 	case FTMB_E_VARINT: return "malformed varint";
+	case FTMB_E_LIMIT: return "configured bound reached";
 	}
 	return err < 0 && err > -1000 ? strerror(-err) : "unknown error";
 }

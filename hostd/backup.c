@@ -57,7 +57,7 @@ void session_close(struct session *s, const char *reason)
 
 static uint32_t own_hb_state(const struct hostd *h)
 {
-	return h->leaving ? HB_STATE_LEAVING : HB_STATE_BACKUP;
+	return h->leaving ? FTMB_HB_LEAVING : FTMB_HB_BACKUP;
 }
 
 static gboolean echo_heartbeat(struct session *s, const struct ftmb_repl_frame *f, GError **error)

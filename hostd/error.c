@@ -14,7 +14,7 @@ gboolean hostd_error(GError **error, int code, const char *fmt, ...)
 	detail = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
 	g_set_error(error, HOSTD_ERROR, code, "%s (%s)", detail,
-		    code == HOSTD_E_MEMORY ? "memory bound reached" : ftmb_strerror(code));
+		    ftmb_strerror(code));
 	g_free(detail);
 	return FALSE;
 }

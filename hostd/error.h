@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Errors about what a peer sent: the code is an enum ftmb_err (or
- * HOSTD_E_MEMORY), the message says what was wrong and ends with
+ * Errors about what a peer sent: the code is an enum ftmb_err, the message says what was wrong and ends with
  * ftmb_strerror() of the code, so that the WARNING that closes a connection
  * names the reason in the contract's words.
  */
@@ -13,7 +12,6 @@
 #include "ftmb/err.h"
 
 #define HOSTD_ERROR (hostd_error_quark())
-#define HOSTD_E_MEMORY 1000 /* an instance's log would exceed its memory bound */
 
 GQuark hostd_error_quark(void);
 

@@ -23,7 +23,7 @@ static void send_heartbeat(struct peer *p)
 	struct ftmb_repl_heartbeat hb = {
 		.seq = ++p->hb_seq,
 		.time_ns = (uint64_t)g_get_monotonic_time() * 1000u,
-		.state = p->h->leaving ? HB_STATE_LEAVING : HB_STATE_PRIMARY,
+		.state = p->h->leaving ? FTMB_HB_LEAVING : FTMB_HB_PRIMARY,
 	};
 	uint8_t buf[64];
 	int len = ftmb_repl_put_heartbeat(buf, sizeof(buf), &hb);

@@ -27,14 +27,6 @@
 #include "conn.h"
 #include "logstore.h"
 
-/* The state field of HEARTBEAT frames, as hostd and ftmb-ping fill it. */
-enum hostd_hb_state {
-	HB_STATE_PROBE = 0,   /* a measurement probe (ftmb-ping) */
-	HB_STATE_PRIMARY = 1, /* a primary hostd, running */
-	HB_STATE_BACKUP = 2,  /* a backup's echo */
-	HB_STATE_LEAVING = 3, /* a hostd stopping on purpose: not a failure */
-};
-
 enum instance_state {
 	INST_CONNECTING,	     /* primary here, backup not reached yet */
 	INST_PROTECTED,		     /* primary here, backup answers heartbeats */

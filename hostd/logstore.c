@@ -85,7 +85,7 @@ void logstore_clear(struct logstore *s)
 static gboolean charge(struct logstore *s, size_t cost, GError **error)
 {
 	if (cost > s->max_bytes - s->bytes)
-		return hostd_error(error, HOSTD_E_MEMORY,
+		return hostd_error(error, FTMB_E_LIMIT,
 			    "log of instance %s holds %zu bytes, the bound is %zu: no checkpoint "
 			    "cut has truncated it; raise max_log_mb or check the primary's checkpoints",
 			    s->hello.instance, s->bytes, s->max_bytes);

@@ -94,7 +94,7 @@ void monitor_heartbeat(struct peer *p, uint32_t state)
 	p->last_heartbeat_us = now;
 	p->last_heartbeat_wall_us = g_get_real_time();
 	p->heartbeats_in++;
-	if (state == HB_STATE_LEAVING) {
+	if (state == FTMB_HB_LEAVING) {
 		if (!p->leaving)
 			g_message("primary %s is stopping on purpose: not watching it until it "
 				  "heartbeats again", p->cfg->name);

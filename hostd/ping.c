@@ -111,7 +111,7 @@ static void handshake(struct link *l, const char *name)
 /* One heartbeat and its echo; returns the round trip in ns. */
 static uint64_t round_trip(struct link *l, uint64_t seq)
 {
-	struct ftmb_repl_heartbeat hb = { .seq = seq, .state = HB_STATE_PROBE }, echo;
+	struct ftmb_repl_heartbeat hb = { .seq = seq, .state = FTMB_HB_PROBE }, echo;
 	struct ftmb_repl_frame f;
 	uint8_t buf[64];
 	int rc;

@@ -41,7 +41,7 @@ kill -0 "${HOSTD_PIDS[hb]}" || fail "ftmb-hostd died"
 
 declare -A REASON=([crc]="checksum mismatch" [garbage]="length field disagrees"
 	[version]="unsupported version" [gap]="a gap" [queue]="out of range"
-	[overmem]="memory bound reached")
+	[overmem]="configured bound reached")
 for k in $KINDS; do
 	grep -q "WARNING: instance bad-$k\( (claimed)\)\?, peer 127.0.0.1:[0-9]*: closing the connection: .*${REASON[$k]}" \
 		"$DIR/hb.log" || fail "no WARNING naming bad-$k, its peer and '${REASON[$k]}'"

@@ -215,7 +215,7 @@ static void *heartbeat_thread(void *arg)
 	end = now_ns() + (uint64_t)opt_beat_ms * 1000000u;
 	while (now_ns() < end) {
 		struct ftmb_repl_heartbeat hb = { .seq = ++seq, .time_ns = now_ns(),
-						  .state = HB_STATE_PRIMARY };
+						  .state = FTMB_HB_PRIMARY };
 		struct ftmb_repl_frame f;
 
 		send_frame(&l, ftmb_repl_put_heartbeat(l.out, BUF_LEN, &hb));

@@ -286,10 +286,10 @@ static void test_memory_bound(void **state)
 	while (add_input(0, s + 1) == FTMB_OK)
 		s++;
 	assert_true(s > 10);
-	assert_int_equal(add_input(0, s + 1), HOSTD_E_MEMORY);
+	assert_int_equal(add_input(0, s + 1), FTMB_E_LIMIT);
 	assert_true(log_.bytes <= 4096);
 	bytes = log_.bytes;
-	assert_int_equal(add_pals(0, 1, 200), HOSTD_E_MEMORY); /* refused whole */
+	assert_int_equal(add_pals(0, 1, 200), FTMB_E_LIMIT); /* refused whole */
 	assert_int_equal(log_.bytes, bytes);
 	assert_int_equal(durable().vc.pal[0], 0);
 	/* A cut frees what it covers, and the stream can go on. */
