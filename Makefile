@@ -38,6 +38,7 @@ LIBS :=
 UNIT_TESTS :=
 CHECKS :=
 CHECK_DEPS :=
+DOCS := README.md LICENSE
 CLEAN :=
 
 all: build-all
@@ -75,6 +76,10 @@ install: build-all
 	install -m 644 $(LIBFTMB_HEADERS) $(DESTDIR)$(PREFIX)/include/ftmb/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' guest-shim/ftmb.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/ftmb.pc
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/ftmb
+	sed -e 's|/usr/local|$(PREFIX)|g' hostd/ftmb-hostd.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/ftmb-hostd.service
+	install -m 644 $(DOCS) $(DESTDIR)$(PREFIX)/share/doc/ftmb/
 
 clean:
 	rm -rf $(BUILD) $(CLEAN)

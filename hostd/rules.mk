@@ -33,3 +33,5 @@ BINS += $(BUILD)/ftmb-hostd $(BUILD)/ftmb-ping
 # hostile input (tests/hostd/check-backup.sh).
 $(SAN)/ftmb-hostd: $(HOSTD_SRCS:%.c=$(SAN)/%.o) $(SAN)/libftmbrepl.a $(SAN)/libftmb.a
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(HOSTD_LDLIBS)
+
+DOCS += hostd/FENCING.md hostd/CONTROL.md hostd/hostd.conf.example
