@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Tools: the test-traffic generator/sink and the verifier.
+
+# --- test traffic (helper "traffic"; tools/traffic/README.md) ------------------
+# ftmb-traffic (generator/sink) and ftmb-verify (the correctness verifier).
 #
 # libtesttraffic: test frames, sink record files, latency histograms, per-flow
 # sequence tracking, pacing and idle backoff; no DPDK, shared by ftmb-traffic,
@@ -31,3 +33,13 @@ $(BUILD)/ftmb-verify: $(VERIFY_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libtesttraffic.a
 
 LIBS += $(BUILD)/libtesttraffic.a
 BINS += $(BUILD)/ftmb-traffic $(BUILD)/ftmb-verify
+
+# --- guest image (helper "image"; tools/mkimage.sh) ---------------------------
+# `make image` builds the cached guest kernel and initramfs holding every
+# static program in $(BUILD)/guest/ (GUEST_BINS lists the ones make builds)
+# and links them as $(BUILD)/image/vmlinux and $(BUILD)/image/initrd.img.
+# mkimage.sh keys its cache on every input, so it always runs and returns
+# within a couple of seconds when nothing changed.
+image: $(GUEST_BINS)
+	tools/mkimage.sh --bin-dir $(BUILD)/guest --out $(BUILD)/image
+.PHONY: image
