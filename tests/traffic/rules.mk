@@ -7,7 +7,7 @@ TRAFFIC_TESTS := test_testtraffic test_verify
 UNIT_TESTS += $(TRAFFIC_TESTS:%=$(BUILD)/tests/traffic/%)
 CHECKS += tests/traffic/verify-cli.sh tests/traffic/traffic-loop.sh
 
-CFLAGS_tests/traffic/ = -Itools/testtraffic -Itools/verify $(call pc,--cflags glib-2.0 cmocka)
+CFLAGS_tests/traffic/ = -Itools/testtraffic -Itools/verify -Ivhost-backend $(call pc,--cflags glib-2.0 cmocka)
 TRAFFIC_TEST_LDLIBS = $(call pc,--libs cmocka glib-2.0) -lm
 
 $(BUILD)/tests/traffic/test_testtraffic: $(BUILD)/tests/traffic/test_testtraffic.o \
@@ -25,3 +25,11 @@ $(BUILD)/tests/traffic/test_verify: $(BUILD)/tests/traffic/test_verify.o \
 $(SAN)/tests/traffic/test_verify: $(SAN)/tests/traffic/test_verify.o \
 		$(SAN)/tools/verify/verify.o $(SAN)/libtesttraffic.a
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(TRAFFIC_TEST_LDLIBS)
+
+# traffic-mb.sh runs the example middleboxes on a region made by mkregion.
+CHECKS += tests/traffic/traffic-mb.sh
+CHECK_DEPS += $(BUILD)/tests/traffic/mkregion $(BUILD)/ftmb-monitor $(BUILD)/ftmb-nat
+
+$(BUILD)/tests/traffic/mkregion: $(BUILD)/tests/traffic/mkregion.o $(BUILD)/libhostregion.a \
+		$(BUILD)/libftmb.a
+	$(CC) -o $@ $^ -lpthread
