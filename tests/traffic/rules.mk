@@ -7,7 +7,7 @@ TRAFFIC_TESTS := test_testtraffic test_verify
 UNIT_TESTS += $(TRAFFIC_TESTS:%=$(BUILD)/tests/traffic/%)
 CHECKS += tests/traffic/verify-cli.sh tests/traffic/traffic-loop.sh
 
-CFLAGS_tests/traffic/ = -Itools/testtraffic -Itools/verify -Ivhost-backend $(call pc,--cflags glib-2.0 cmocka)
+CFLAGS_tests/traffic/ = -Itools/testtraffic -Itools/verify $(call pc,--cflags glib-2.0 cmocka)
 TRAFFIC_TEST_LDLIBS = $(call pc,--libs cmocka glib-2.0) -lm
 
 $(BUILD)/tests/traffic/test_testtraffic: $(BUILD)/tests/traffic/test_testtraffic.o \
