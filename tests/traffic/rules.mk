@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Tests of the traffic tools: unit tests of libtesttraffic and of the
-# verifier (its negative controls), and integration checks that run
-# ftmb-traffic over memif and ftmb-verify on real and malformed files.
+# verifier (its negative controls), and checks that run ftmb-verify on
+# hand-made files, ftmb-traffic over memif, and both through the example
+# middleboxes (in mode off, on a region made by mkregion).
 
 TRAFFIC_TESTS := test_testtraffic test_verify
 UNIT_TESTS += $(TRAFFIC_TESTS:%=$(BUILD)/tests/traffic/%)
-CHECKS += tests/traffic/verify-cli.sh tests/traffic/traffic-loop.sh
+CHECKS += tests/traffic/verify-cli.sh tests/traffic/traffic-loop.sh tests/traffic/traffic-mb.sh
+CHECK_DEPS += $(BUILD)/tests/traffic/mkregion $(BUILD)/ftmb-monitor $(BUILD)/ftmb-nat
 
 CFLAGS_tests/traffic/ = -Itools/testtraffic -Itools/verify $(call pc,--cflags glib-2.0 cmocka)
 TRAFFIC_TEST_LDLIBS = $(call pc,--libs cmocka glib-2.0) -lm
@@ -26,9 +28,6 @@ $(SAN)/tests/traffic/test_verify: $(SAN)/tests/traffic/test_verify.o \
 		$(SAN)/tools/verify/verify.o $(SAN)/libtesttraffic.a
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(TRAFFIC_TEST_LDLIBS)
 
-# traffic-mb.sh runs the example middleboxes on a region made by mkregion.
-CHECKS += tests/traffic/traffic-mb.sh
-CHECK_DEPS += $(BUILD)/tests/traffic/mkregion $(BUILD)/ftmb-monitor $(BUILD)/ftmb-nat
 
 $(BUILD)/tests/traffic/mkregion: $(BUILD)/tests/traffic/mkregion.o $(BUILD)/libhostregion.a \
 		$(BUILD)/libftmb.a
