@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Checkpoints: the stream parser, store and restore stream (cmocka), that the
+# QEMU patch and ftmb/ckpt.h agree on the format, and the round trip through
+# patched QEMU under TCG (tests/qemu/roundtrip.sh builds QEMU if needed).
+
+CFLAGS_tests/qemu/ = -Ihostd $(call pc,--cflags cmocka)
+CKPT_TEST_LDLIBS = $(call pc,--libs cmocka) -lisal
+
+UNIT_TESTS += $(BUILD)/tests/qemu/test_ckpt
+
+$(BUILD)/tests/qemu/test_ckpt: $(BUILD)/tests/qemu/test_ckpt.o $(BUILD)/libftmbckpt.a \
+		$(BUILD)/libftmbrepl.a $(BUILD)/libftmb.a
+	$(CC) -o $@ $^ $(CKPT_TEST_LDLIBS)
+
+$(SAN)/tests/qemu/test_ckpt: $(SAN)/tests/qemu/test_ckpt.o $(SAN)/libftmbckpt.a \
+		$(SAN)/libftmbrepl.a $(SAN)/libftmb.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(CKPT_TEST_LDLIBS)
+
+CHECKS += tests/qemu/check-format.sh tests/qemu/roundtrip.sh
