@@ -219,7 +219,12 @@ static pid_t spawn_qemu(char *const argv[], int stream_fd)
 
 	pid = fork();
 	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
 		setsid();
+		/* QEMU's output joins ours on stderr, out of the caller's stdout */
+		dup2(null, STDIN_FILENO);
+		dup2(STDERR_FILENO, STDOUT_FILENO);
 		fcntl(stream_fd, F_SETFD, 0); /* the one fd QEMU inherits */
 		execvp(args[0], args);
 		fprintf(stderr, "restore: cannot run %s: %s\n", args[0], strerror(errno));

@@ -107,8 +107,14 @@ static int handle_frame(struct receiver *r, const struct ftmb_ckpt_frame *f)
 	int err;
 
 	if (f->type == FTMB_CKPT_HELLO) {
-		report(r, "hello", "machine", 's', r->parser.layout.machine, "blocks", 'u',
-		       (uint64_t)r->parser.layout.n_blocks, NULL);
+		const struct ftmb_ckpt_layout *l = &r->parser.layout;
+		GString *names = g_string_new(NULL);
+
+		for (unsigned int i = 0; i < l->n_blocks; i++)
+			g_string_append_printf(names, "%s%s:%" PRIu64 "K", i ? "," : "", l->block[i].id,
+					       l->block[i].used_length >> 10);
+		report(r, "hello", "machine", 's', l->machine, "blocks", 's', names->str, NULL);
+		g_string_free(names, TRUE);
 		return FTMB_OK;
 	}
 	err = ftmb_ckpt_store_apply(&r->store, &r->parser.layout, f, NULL, 0);

@@ -17,3 +17,8 @@ $(SAN)/tests/qemu/test_ckpt: $(SAN)/tests/qemu/test_ckpt.o $(SAN)/libftmbckpt.a 
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(CKPT_TEST_LDLIBS)
 
 CHECKS += tests/qemu/check-format.sh tests/qemu/roundtrip.sh
+
+# The round trip's guest program (static: the guest has no libraries).
+# roundtrip.sh builds it on demand.
+$(BUILD)/tests/qemu/ckpt-counter: $(BUILD)/tests/qemu/ckpt_counter.o
+	$(CC) -static -o $@ $^
