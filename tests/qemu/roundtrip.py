@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Checkpoint round trip through patched QEMU under TCG.
 
-Boots a guest running ckpt-counter, starts ftmb checkpoints (x-ftmb-start)
-towards ftmb-ckpt through a relay, takes checkpoints while measuring each
+Boots a guest running ckpt-counter, with a vhost-user virtio-net (MSI-X on;
+DPDK testpmd as the backend) and an ivshmem region, starts ftmb checkpoints
+(x-ftmb-start) towards ftmb-ckpt through a relay, takes checkpoints while measuring each
 pause next to a bare QMP stop+cont, takes a last good checkpoint with the VM
 stopped (hashing its RAM and ivshmem region and reading the counter from
 RAM), then one more checkpoint that the relay cuts in half. It kills QEMU,
@@ -183,9 +184,34 @@ def ram_counter(path):
     return found.pop()
 
 
+def start_vhost_backend(a, d, tag):
+    """DPDK testpmd as the vhost-user backend, echoing what the guest sends.
+    It polls one core; the run is short."""
+    log = open(d["testpmd_log"], "w")
+    p = subprocess.Popen(
+        [a.testpmd, "-l", "0,1", "--no-huge", "-m", "256", "--no-pci", f"--file-prefix={tag}",
+         "--vdev", f"net_vhost0,iface={d['vhost']},queues=1", "--",
+         "--forward-mode=io", "--nb-cores=1", "--total-num-mbufs=4096"],
+        stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while not os.path.exists(d["vhost"]):
+        if p.poll() is not None or time.monotonic() > deadline:
+            fail(f"testpmd did not create {d['vhost']} (see its log)")
+        time.sleep(0.05)
+    return p
+
+
+def vhost_messages(d, name):
+    with open(d["testpmd_log"], errors="replace") as f:
+        return f.read().count(f"read message {name}")
+
+
 def vm_argv(a, d):
     return [a.qemu, "-accel", "tcg", "-m", "256", "-smp", "1", "-nodefaults", "-display", "none",
             "-no-reboot",
+            "-chardev", f"socket,id=vh,path={d['vhost']}",
+            "-netdev", "vhost-user,id=net0,chardev=vh",
+            "-device", "virtio-net-pci,netdev=net0",
             "-object", f"memory-backend-file,id=ram,size=256M,mem-path={d['ram']},share=on",
             "-machine", "pc,memory-backend=ram",
             "-object", f"memory-backend-file,id=shm,size=1M,mem-path={d['shm']},share=on",
@@ -206,6 +232,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--qemu", required=True)
     ap.add_argument("--ckpt", required=True, help="the ftmb-ckpt binary")
+    ap.add_argument("--testpmd", default="dpdk-testpmd", help="vhost-user backend")
     ap.add_argument("--kernel", required=True)
     ap.add_argument("--initrd", required=True)
     ap.add_argument("--append", required=True)
@@ -217,7 +244,8 @@ def main():
     rundir = f"/tmp/{tag}"
     os.makedirs(rundir)
     d = {"ram": f"/dev/shm/{tag}-ram", "shm": f"/dev/shm/{tag}-shm",
-         "serial": f"{rundir}/serial.log", "qmp": f"{rundir}/qmp.sock"}
+         "serial": f"{rundir}/serial.log", "qmp": f"{rundir}/qmp.sock",
+         "vhost": f"{rundir}/vhost.sock", "testpmd_log": f"{rundir}/testpmd.log"}
     argv = vm_argv(a, d)
     procs = []
 
@@ -233,6 +261,7 @@ def main():
         subprocess.run(["rm", "-rf", rundir])
 
     try:
+        procs.append(start_vhost_backend(a, d, tag).pid)
         run(a, d, argv, procs)
     finally:
         cleanup()
@@ -362,6 +391,14 @@ def run(a, d, argv, procs):
           f"{good + 1} (guest was past {later})")
     serial.wait_tick(lambda t: t >= first + 20, 30, f"TICK {first + 20}")
     print("roundtrip: ok: replica keeps counting", flush=True)
+    check(vhost_messages(d, "VHOST_USER_SET_LOG_BASE") >= 1,
+          "the vhost-user backend got a dirty log (SET_LOG_BASE)")
+    # 2 rings; the checkpoint taken while stopped does not stop them again
+    quiesced = vhost_messages(d, "VHOST_USER_GET_VRING_BASE")
+    stops = (a.checkpoints + 1) + (len(sc_rtt) + 1)
+    check(quiesced >= 2 * stops,
+          f"the vhost-user rings were stopped at every checkpoint ({quiesced} GET_VRING_BASE "
+          f"for {a.checkpoints + 1} running checkpoints and {len(sc_rtt) + 1} stops)")
 
     print(f"roundtrip: checkpoint pause (in QEMU, {len(ck_pause)} incremental): "
           f"p50 {pct(ck_pause, 50)} us, p99 {pct(ck_pause, 99)} us; dirty pages p50 "
