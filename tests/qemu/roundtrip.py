@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 
-from qmp import QMP
+from qmp import QMP, QMPError
 
 HDR_LEN = 48
 MAGIC = 0x4B435446
@@ -221,6 +221,15 @@ def vm_argv(a, d):
             "-kernel", a.kernel, "-initrd", a.initrd, "-append", a.append]
 
 
+def expect_error(q, text, name, **args):
+    try:
+        q.cmd(name, **args)
+    except QMPError as e:
+        check(text in str(e), f"{name} refused: {e}")
+        return
+    fail(f"{name} succeeded, expected an error about '{text}'")
+
+
 def measure_stop_cont(q):
     t0 = time.monotonic()
     q.cmd("stop")
@@ -278,8 +287,7 @@ def run(a, d, argv, procs):
           flush=True)
 
     ours, theirs = socket.socketpair()
-    q.cmd("getfd", fdname="ckpt", fds=[theirs.fileno()])
-    theirs.close()
+    theirs_fd = theirs.detach()
     pipe_r, pipe_w = os.pipe()
     # The replica's RAM file is created anew, so its zero pages need not travel
     rx = Receiver(a.ckpt, pipe_r, argv, ["--fresh-zero", "ram"])
@@ -287,7 +295,14 @@ def run(a, d, argv, procs):
     relay = Relay(ours, pipe_w)
     relay.start()
 
+    expect_error(q, "not running", "x-ftmb-checkpoint")
+    expect_error(q, "not a memory backend", "x-ftmb-start", fd="ckpt",
+                 **{"always-dirty": ["no-such-backend"]})
+    q.cmd("getfd", fdname="ckpt", fds=[theirs_fd])
+    os.close(theirs_fd)
     q.cmd("x-ftmb-start", fd="ckpt", **{"always-dirty": ["shm"]})
+    expect_error(q, "already running", "x-ftmb-start", fd="ckpt")
+    expect_error(q, "ftmb checkpoints are running", "migrate", uri="exec:cat >/dev/null")
     hello = rx.wait(lambda e: e["event"] == "hello", 10, "HELLO")
     print(f"roundtrip: HELLO machine {hello['machine']}, RAM blocks {hello['blocks']}", flush=True)
 
@@ -349,6 +364,9 @@ def run(a, d, argv, procs):
     check("stream ended inside checkpoint" in ended.get("what", ""),
           "ftmb-ckpt reports the truncated checkpoint")
     check(store["seq"] == good, f"store keeps checkpoint {good}, not the cut {good + 1}")
+
+    q.cmd("x-ftmb-stop")
+    expect_error(q, "not running", "x-ftmb-stop")
 
     # The primary dies; its memory files go with it.
     os.kill(qemu.pid, signal.SIGKILL)
