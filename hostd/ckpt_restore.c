@@ -107,6 +107,17 @@ static bool listed(const char *const *names, const char *id)
 	return false;
 }
 
+/* The PATH of a "BLOCK=PATH" entry for block id, or NULL. */
+static const char *prefill_path(const struct ftmb_ckpt_restore_opts *opts, const char *id)
+{
+	size_t len = strlen(id);
+
+	for (const char *const *e = opts ? opts->prefill : NULL; e && *e; e++)
+		if (!strncmp(*e, id, len) && (*e)[len] == '=')
+			return *e + len + 1;
+	return NULL;
+}
+
 static void put_block_pages(struct out *o, const struct ftmb_ckpt_store *s, unsigned int b,
 			    bool skip_zero, struct ftmb_ckpt_restore_stats *st)
 {
@@ -153,8 +164,9 @@ static void put_ram_section(struct out *o, const struct ftmb_ckpt_store *s,
 		out_be64(o, s->layout.block[b].used_length);
 	}
 	for (unsigned int b = 0; b < s->layout.n_blocks; b++)
-		put_block_pages(o, s, b, listed(opts ? opts->fresh_zero : NULL, s->layout.block[b].id),
-				st);
+		if (!prefill_path(opts, s->layout.block[b].id))
+			put_block_pages(o, s, b,
+					listed(opts ? opts->fresh_zero : NULL, s->layout.block[b].id), st);
 	out_be64(o, FTMB_CKPT_RAM_EOS);
 	out_u8(o, SECTION_FOOTER);
 	out_be32(o, RAM_SECTION_ID);
@@ -197,6 +209,49 @@ static double ms_since(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Writes block b's non-zero pages into a new file at path. */
+static int prefill_file(const struct ftmb_ckpt_store *s, unsigned int b, const char *path,
+			struct ftmb_ckpt_restore_stats *st)
+{
+	const struct ftmb_ckpt_block *blk = &s->layout.block[b];
+	uint32_t ps = s->layout.page_size;
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)blk->used_length) < 0)
+		err = -errno;
+	for (uint64_t off = 0; off < blk->used_length && !err; off += ps) {
+		const uint8_t *page = s->image[b] + off;
+
+		if (page_is_zero(page, ps))
+			continue;
+		if (pwrite(fd, page, ps, (off_t)off) != (ssize_t)ps)
+			err = -errno ?: -EIO;
+		st->prefill_bytes += ps;
+	}
+	close(fd);
+	return err;
+}
+
+int ftmb_ckpt_restore_prefill(const struct ftmb_ckpt_store *s,
+			      const struct ftmb_ckpt_restore_opts *opts,
+			      struct ftmb_ckpt_restore_stats *st, char *msg, size_t msg_len)
+{
+	for (unsigned int b = 0; b < s->layout.n_blocks; b++) {
+		const char *path = prefill_path(opts, s->layout.block[b].id);
+		int err = path ? prefill_file(s, b, path, st) : 0;
+
+		if (err) {
+			snprintf(msg, msg_len, "prefilling %s for block '%s': %s", path,
+				 s->layout.block[b].id, strerror(-err));
+			return err;
+		}
+	}
+	return FTMB_OK;
 }
 
 static pid_t spawn_qemu(char *const argv[], int stream_fd)
@@ -265,9 +320,13 @@ int ftmb_ckpt_restore_spawn(const struct ftmb_ckpt_store *s, char *const argv[],
 	memset(st, 0, sizeof(*st));
 	if (!s->valid)
 		return spawn_failed(-ENOENT, msg, msg_len, "the store holds no checkpoint");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = ftmb_ckpt_restore_prefill(s, opts, st, msg, msg_len);
+	st->prefill_ms = ms_since(&t0);
+	if (err)
+		return err;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return spawn_failed(-errno, msg, msg_len, "socketpair");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	*pid = spawn_qemu(argv, sv[1]);
 	close(sv[1]);
 	if (*pid < 0) {

@@ -22,25 +22,39 @@ struct ftmb_ckpt_restore_opts {
 	/* Blocks whose RAM is all zero in a fresh QEMU (a new memfd or an empty
 	 * file): their zero pages are not sent. NULL-terminated, may be NULL. */
 	const char *const *fresh_zero;
+	/* "BLOCK=PATH" entries: the block's image is written into the file PATH,
+	 * created anew, before QEMU starts, and left out of the stream. PATH must
+	 * be the mem-path of that block's memory-backend-file (share=on) in the
+	 * replica's command line. NULL-terminated, may be NULL. */
+	const char *const *prefill;
 	int timeout_ms; /* for the whole load; 0 means 60 s */
 };
 
 struct ftmb_ckpt_restore_stats {
 	uint64_t stream_bytes;
-	uint64_t pages;      /* sent whole */
-	uint64_t zero_pages; /* sent as ZERO records */
-	double write_ms;     /* spawn until the last byte was written */
-	double load_ms;      /* spawn until QEMU had loaded it and closed the stream */
+	uint64_t pages;         /* sent whole */
+	uint64_t zero_pages;    /* sent as ZERO records */
+	uint64_t prefill_bytes; /* written into prefilled files */
+	double prefill_ms;      /* writing them, before QEMU starts */
+	double write_ms;        /* start until the last byte was written */
+	double load_ms;         /* start until QEMU had loaded it and closed the stream */
 };
 
-/* Writes the stream for s to fd. Returns FTMB_OK or -errno. */
+/* Writes the stream for s to fd (prefilled blocks left out). Returns FTMB_OK
+ * or -errno. */
 int ftmb_ckpt_restore_write(const struct ftmb_ckpt_store *s, int fd,
 			    const struct ftmb_ckpt_restore_opts *opts, struct ftmb_ckpt_restore_stats *st);
 
+/* Writes the prefilled blocks' files (opts->prefill). Returns FTMB_OK or
+ * -errno; msg (msg_len bytes) says what failed. */
+int ftmb_ckpt_restore_prefill(const struct ftmb_ckpt_store *s,
+			      const struct ftmb_ckpt_restore_opts *opts,
+			      struct ftmb_ckpt_restore_stats *st, char *msg, size_t msg_len);
+
 /*
  * Starts argv (argv[0] is the QEMU binary; the protected VM's command line)
- * with "-S -incoming fd:N" appended, in its own session, feeds it the stream
- * and waits until QEMU has loaded it. Returns FTMB_OK with *pid set (QEMU
+ * with "-S -incoming fd:N" appended, in its own session, after writing the
+ * prefilled files; feeds it the stream and waits until QEMU has loaded it. Returns FTMB_OK with *pid set (QEMU
  * keeps running, paused), or -errno; err (err_len bytes) says what failed.
  */
 int ftmb_ckpt_restore_spawn(const struct ftmb_ckpt_store *s, char *const argv[],

@@ -5,7 +5,7 @@
  * checkpointing as one process, for tests and for operators trying it out.
  *
  *   ftmb-ckpt receive [--fd N] [--json] [--restore] [--fresh-zero BLOCK]...
- *                     [-- QEMU-ARGV...]
+ *                     [--prefill BLOCK=PATH]... [-- QEMU-ARGV...]
  */
 #include <errno.h>
 #include <glib.h>
@@ -33,16 +33,20 @@ static int opt_fd;
 static gboolean opt_json;
 static gboolean opt_restore;
 static gchar **opt_fresh_zero;
+static gchar **opt_prefill;
 
 static const GOptionEntry options[] = {
 	{ "fd", 0, 0, G_OPTION_ARG_INT, &opt_fd, "read the stream from file descriptor N (default 0)",
 	  "N" },
 	{ "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "print one JSON object per event", NULL },
 	{ "restore", 0, 0, G_OPTION_ARG_NONE, &opt_restore,
-	  "when the stream has ended, wait for a line on stdin, then restore the stored "
-	  "checkpoint into QEMU-ARGV (the VM's command line)", NULL },
+	  "when the stream has ended, restore the stored checkpoint into QEMU-ARGV (the VM's "
+	  "command line) for each line on stdin; a line \"prefill\" also uses --prefill", NULL },
 	{ "fresh-zero", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_fresh_zero,
 	  "RAM block that is all zero in a fresh QEMU (its zero pages are not sent)", "BLOCK" },
+	{ "prefill", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_prefill,
+	  "on \"prefill\" restores, write RAM block BLOCK into the new file PATH (its "
+	  "memory-backend-file) before QEMU starts instead of streaming it", "BLOCK=PATH" },
 	{ NULL },
 };
 
@@ -164,23 +168,26 @@ static void receive(struct receiver *r, int fd)
 	report(r, "store", "seq", 'u', r->store.valid ? r->store.seq : 0, NULL);
 }
 
+/* Each line on stdin restores the stored checkpoint once (the previous
+ * replica must be gone by then); "prefill" also uses the --prefill files. */
 static int restore(struct receiver *r, char **argv)
 {
-	const char *const *fresh = (const char *const *)opt_fresh_zero;
-	struct ftmb_ckpt_restore_opts opts = { .fresh_zero = fresh };
+	struct ftmb_ckpt_restore_opts opts = { .fresh_zero = (const char *const *)opt_fresh_zero };
 	struct ftmb_ckpt_restore_stats st;
 	char line[64], why[200];
 	pid_t pid;
 
-	if (!fgets(line, sizeof(line), stdin))
-		return 0; /* told never: nothing to restore */
-	if (ftmb_ckpt_restore_spawn(&r->store, argv, &opts, &pid, &st, why, sizeof(why))) {
-		report(r, "restore-failed", "what", 's', why, NULL);
-		return 1;
+	while (fgets(line, sizeof(line), stdin)) {
+		opts.prefill = strcmp(line, "prefill\n") ? NULL : (const char *const *)opt_prefill;
+		if (ftmb_ckpt_restore_spawn(&r->store, argv, &opts, &pid, &st, why, sizeof(why))) {
+			report(r, "restore-failed", "what", 's', why, NULL);
+			return 1;
+		}
+		report(r, "restored", "seq", 'u', r->store.seq, "pid", 'u', (uint64_t)pid,
+		       "stream_bytes", 'u', st.stream_bytes, "pages", 'u', st.pages, "zero_pages", 'u',
+		       st.zero_pages, "prefill_bytes", 'u', st.prefill_bytes, "prefill_ms", 'd',
+		       st.prefill_ms, "write_ms", 'd', st.write_ms, "load_ms", 'd', st.load_ms, NULL);
 	}
-	report(r, "restored", "seq", 'u', r->store.seq, "pid", 'u', (uint64_t)pid, "stream_bytes",
-	       'u', st.stream_bytes, "pages", 'u', st.pages, "zero_pages", 'u', st.zero_pages,
-	       "write_ms", 'd', st.write_ms, "load_ms", 'd', st.load_ms, NULL);
 	return 0;
 }
 
@@ -220,5 +227,6 @@ int main(int argc, char **argv)
 	ftmb_ckpt_parser_free(&r.parser);
 	ftmb_ckpt_store_free(&r.store);
 	g_strfreev(opt_fresh_zero);
+	g_strfreev(opt_prefill);
 	return rc;
 }

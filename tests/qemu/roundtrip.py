@@ -237,6 +237,57 @@ def measure_stop_cont(q):
     return (time.monotonic() - t0) * 1e6
 
 
+def restore_and_check(d, rx, procs, serial, mode, expect):
+    """Restores the store into a fresh QEMU, streaming all of it ("stream")
+    or prefilling the RAM file ("prefill"), and checks the replica."""
+    for f in (d["ram"], d["shm"], d["serial"]):
+        if os.path.exists(f):
+            os.unlink(f)
+    t0 = time.monotonic()
+    rx.proc.stdin.write("restore\n" if mode == "stream" else "prefill\n")
+    rx.proc.stdin.flush()
+    n = sum(e["event"] == "restored" for e in rx.events)
+    r = rx.wait(lambda e: e["event"] == "restore-failed" or
+                (e["event"] == "restored" and
+                 sum(x["event"] == "restored" for x in rx.events[:rx.events.index(e) + 1]) > n),
+                120, f"restore ({mode})")
+    if r["event"] != "restored":
+        fail(f"restore ({mode}): {r['what']}")
+    procs.append(r["pid"])
+    q = QMP(d["qmp"])
+    while q.cmd("query-status")["status"] != "paused" or \
+            q.cmd("query-migrate").get("status") != "completed":
+        time.sleep(0.002)
+    t_paused = (time.monotonic() - t0) * 1e3
+    print(f"roundtrip: restore ({mode}): {r['prefill_bytes']} bytes prefilled, stream "
+          f"{r['stream_bytes']} bytes ({r['pages']} pages, {r['zero_pages']} zero records), "
+          f"loaded in {r['load_ms']:.1f} ms; paused replica on QMP after {t_paused:.1f} ms",
+          flush=True)
+
+    count, good, later = expect["count"], expect["good"], expect["later"]
+    check(file_hash(d["ram"]) == expect["ram"],
+          f"(b) {mode}: restored RAM equals RAM at the pause (sha256)")
+    check(file_hash(d["shm"]) == expect["shm"],
+          f"(b) {mode}: restored ivshmem region equals the region at the pause, host writes "
+          f"included")
+    check(ram_counter(d["ram"]) == count, f"{mode}: restored RAM holds counter {count}")
+    q.cmd("cont")
+    first, _ = serial.wait_tick(lambda t: True, 30, "TICK after restore")
+    check(first in (count, count + 1),
+          f"(a) {mode}: counter continues from the checkpoint: first TICK after restore "
+          f"{first}, checkpoint held {count}")
+    check(first < later, f"(c) {mode}: the guest resumed from checkpoint {good}, not from the "
+          f"cut {good + 1} (guest was past {later})")
+    serial.wait_tick(lambda t: t >= first + 20, 30, f"TICK {first + 20}")
+    print(f"roundtrip: ok: {mode}: replica keeps counting", flush=True)
+    q.close()
+    os.kill(r["pid"], signal.SIGKILL)
+    while os.path.exists(f"/proc/{r['pid']}") and \
+            open(f"/proc/{r['pid']}/stat").read().split()[2] != "Z":
+        time.sleep(0.01)
+    return r, t_paused
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--qemu", required=True)
@@ -290,7 +341,7 @@ def run(a, d, argv, procs):
     theirs_fd = theirs.detach()
     pipe_r, pipe_w = os.pipe()
     # The replica's RAM file is created anew, so its zero pages need not travel
-    rx = Receiver(a.ckpt, pipe_r, argv, ["--fresh-zero", "ram"])
+    rx = Receiver(a.ckpt, pipe_r, argv, ["--fresh-zero", "ram", "--prefill", f"ram={d['ram']}"])
     os.close(pipe_r)
     relay = Relay(ours, pipe_w)
     relay.start()
@@ -373,42 +424,12 @@ def run(a, d, argv, procs):
     qemu.wait()
     q.close()
     shm.close()
-    old_serial = d["serial"] + ".primary"
-    os.rename(d["serial"], old_serial)
-    os.unlink(d["ram"])
-    os.unlink(d["shm"])
+    os.rename(d["serial"], d["serial"] + ".primary")
 
-    t0 = time.monotonic()
-    rx.proc.stdin.write("restore\n")
-    rx.proc.stdin.flush()
-    restored = rx.wait(lambda e: e["event"] in ("restored", "restore-failed"), 120, "restore")
-    if restored["event"] != "restored":
-        fail(f"restore: {restored['what']}")
-    procs.append(restored["pid"])
-    q = QMP(d["qmp"])
-    while q.cmd("query-status")["status"] != "paused" or \
-            q.cmd("query-migrate").get("status") != "completed":
-        time.sleep(0.002)
-    t_paused = (time.monotonic() - t0) * 1e3
-    print(f"roundtrip: restore: stream {restored['stream_bytes']} bytes "
-          f"({restored['pages']} pages, {restored['zero_pages']} zero records), "
-          f"written in {restored['write_ms']:.1f} ms, loaded in {restored['load_ms']:.1f} ms; "
-          f"paused replica on QMP after {t_paused:.1f} ms", flush=True)
-
-    check(file_hash(d["ram"]) == ram_hash, "(b) restored RAM equals RAM at the pause (sha256)")
-    check(file_hash(d["shm"]) == shm_hash,
-          "(b) restored ivshmem region equals the region at the pause, host writes included")
-    check(ram_counter(d["ram"]) == count, f"restored RAM holds counter {count}")
-
-    q.cmd("cont")
-    first, _ = serial.wait_tick(lambda t: True, 30, "TICK after restore")
-    check(first in (count, count + 1),
-          f"(a) counter continues from the checkpoint: first TICK after restore {first}, "
-          f"checkpoint held {count}")
-    check(first < later, f"(c) the guest resumed from checkpoint {good}, not from the cut "
-          f"{good + 1} (guest was past {later})")
-    serial.wait_tick(lambda t: t >= first + 20, 30, f"TICK {first + 20}")
-    print("roundtrip: ok: replica keeps counting", flush=True)
+    expect = {"ram": ram_hash, "shm": shm_hash, "count": count, "later": later, "good": good}
+    restores = {}
+    for mode in ("stream", "prefill"):
+        restores[mode] = restore_and_check(d, rx, procs, serial, mode, expect)
     check(vhost_messages(d, "VHOST_USER_SET_LOG_BASE") >= 1,
           "the vhost-user backend got a dirty log (SET_LOG_BASE)")
     # 2 rings; the checkpoint taken while stopped does not stop them again
@@ -425,8 +446,10 @@ def run(a, d, argv, procs):
           f"p99 {pct(ck_rtt, 99):.0f} us")
     print(f"roundtrip: bare QMP stop+cont (same run): p50 {pct(sc_rtt, 50):.0f} us, "
           f"p99 {pct(sc_rtt, 99):.0f} us")
-    print(f"roundtrip: restore: {restored['load_ms']:.1f} ms to load, "
-          f"{t_paused:.1f} ms to a paused replica on QMP")
+    for mode, (r, t_paused) in restores.items():
+        print(f"roundtrip: restore ({mode}): {r['load_ms']:.1f} ms to load "
+              f"({r['prefill_ms']:.1f} ms prefilling {r['prefill_bytes']} bytes, "
+              f"{r['stream_bytes']} stream bytes), {t_paused:.1f} ms to a paused replica on QMP")
     print("roundtrip: PASS")
 
 

@@ -5,10 +5,13 @@
  * in random pieces, truncated, mis-checksummed, out of range and absurd.
  */
 #include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -721,6 +724,47 @@ static void test_restore_stream(void **state)
 	buf_free(&b);
 }
 
+/* A prefilled block leaves the stream and lands in its file instead. */
+static void test_restore_prefill(void **state)
+{
+	struct rx *rx = *state;
+	struct vm vm = { 0 };
+	struct buf b = { 0 };
+	char path[] = "/tmp/ftmb-test-ckpt-prefill-XXXXXX", entry[64], why[200];
+	const char *prefill[] = { entry, NULL };
+	struct ftmb_ckpt_restore_opts opts = { .prefill = prefill };
+	struct ftmb_ckpt_restore_stats st = { 0 };
+	uint8_t *file = malloc(RAM_LEN);
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(entry, sizeof(entry), "pc.ram=%s", path);
+	put_stream(&b, &vm, 3);
+	assert_int_equal(feed(rx, &b, 0), FTMB_OK);
+
+	assert_int_equal(ftmb_ckpt_restore_prefill(&rx->store, &opts, &st, why, sizeof(why)), FTMB_OK);
+	assert_int_equal(st.prefill_bytes, RAM_LEN); /* no zero page in pc.ram */
+	fd = open(path, O_RDONLY);
+	assert_int_equal(pread(fd, file, RAM_LEN, 0), RAM_LEN);
+	close(fd);
+	assert_memory_equal(file, vm.ram, RAM_LEN);
+
+	fd = memfd_create("restore-stream", 0);
+	assert_int_equal(ftmb_ckpt_restore_write(&rx->store, fd, &opts, &st), FTMB_OK);
+	close(fd);
+	assert_int_equal(st.pages, 1);      /* rom page 0 only */
+	assert_int_equal(st.zero_pages, 1); /* rom page 1 */
+
+	snprintf(entry, sizeof(entry), "pc.ram=/nonexistent-dir/ram");
+	assert_int_equal(ftmb_ckpt_restore_prefill(&rx->store, &opts, &st, why, sizeof(why)),
+			 -ENOENT);
+	assert_non_null(strstr(why, "for block 'pc.ram'"));
+	unlink(path);
+	free(file);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -742,6 +786,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_device_state_checked, rx_setup, rx_teardown),
 		cmocka_unit_test_setup_teardown(test_store_rules, rx_setup, rx_teardown),
 		cmocka_unit_test_setup_teardown(test_restore_stream, rx_setup, rx_teardown),
+		cmocka_unit_test_setup_teardown(test_restore_prefill, rx_setup, rx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
