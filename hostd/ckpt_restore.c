@@ -211,27 +211,48 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* Writes block b's non-zero pages into a new file at path. */
+static int pwrite_all(int fd, const uint8_t *p, uint64_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Writes block b's non-zero pages into a new file at path, each run of them
+ * with one pwrite; zero pages stay holes. */
 static int prefill_file(const struct ftmb_ckpt_store *s, unsigned int b, const char *path,
 			struct ftmb_ckpt_restore_stats *st)
 {
 	const struct ftmb_ckpt_block *blk = &s->layout.block[b];
 	uint32_t ps = s->layout.page_size;
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	uint64_t run = 0, off;
 	int err = 0;
 
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, (off_t)blk->used_length) < 0)
 		err = -errno;
-	for (uint64_t off = 0; off < blk->used_length && !err; off += ps) {
-		const uint8_t *page = s->image[b] + off;
-
-		if (page_is_zero(page, ps))
+	for (off = 0; off < blk->used_length && !err; off += ps) {
+		if (!page_is_zero(s->image[b] + off, ps))
 			continue;
-		if (pwrite(fd, page, ps, (off_t)off) != (ssize_t)ps)
-			err = -errno ?: -EIO;
-		st->prefill_bytes += ps;
+		if (off > run)
+			err = pwrite_all(fd, s->image[b] + run, off - run, run);
+		st->prefill_bytes += off - run;
+		run = off + ps;
+	}
+	if (!err && off > run) {
+		err = pwrite_all(fd, s->image[b] + run, off - run, run);
+		st->prefill_bytes += off - run;
 	}
 	close(fd);
 	return err;
