@@ -423,9 +423,3 @@ int ftmb_ckpt_parser_finish(struct ftmb_ckpt_parser *p)
 		    " body bytes)", p->cur.type == FTMB_CKPT_HELLO ? "HELLO" : "checkpoint",
 		    p->cur.seq, p->body_have, p->body_len);
 }
-
-void ftmb_ckpt_parser_progress(const struct ftmb_ckpt_parser *p, uint64_t *have, uint64_t *total)
-{
-	*have = p->hdr_have ? p->hdr_have + p->body_have : 0;
-	*total = p->hdr_have == FTMB_CKPT_HDR_LEN ? FTMB_CKPT_HDR_LEN + p->body_len : 0;
-}

@@ -95,10 +95,6 @@ int ftmb_ckpt_parser_feed(struct ftmb_ckpt_parser *p, const void *data, size_t n
  * (that frame is dropped), or the parser's earlier error. */
 int ftmb_ckpt_parser_finish(struct ftmb_ckpt_parser *p);
 
-/* Bytes of the frame in progress received so far, and its total length
- * (header included); both 0 between frames. */
-void ftmb_ckpt_parser_progress(const struct ftmb_ckpt_parser *p, uint64_t *have, uint64_t *total);
-
 /*
  * RAM record iterator, used by the parser to verify a frame and by the store
  * to apply it. Returns 1 with *pg set, 0 at EOS (which must end the data),
