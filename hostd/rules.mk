@@ -35,3 +35,21 @@ $(SAN)/ftmb-hostd: $(HOSTD_SRCS:%.c=$(SAN)/%.o) $(SAN)/libftmbrepl.a $(SAN)/libf
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(HOSTD_LDLIBS)
 
 DOCS += hostd/FENCING.md hostd/CONTROL.md hostd/hostd.conf.example
+
+# --- Checkpoints (helper "qemu"): the parser of the stream that patched QEMU
+# writes (qemu-patches/), the backup's checkpoint store, restore into a fresh
+# QEMU, and ftmb-ckpt, which receives a stream and restores it.
+LIBCKPT_SRCS := hostd/ckpt_parser.c hostd/ckpt_store.c hostd/ckpt_restore.c
+CFLAGS_hostd/ += $(call pc,--cflags json-glib-1.0)
+
+$(BUILD)/libftmbckpt.a: $(LIBCKPT_SRCS:%.c=$(BUILD)/%.o)
+	$(AR) rcs $@ $^
+
+$(SAN)/libftmbckpt.a: $(LIBCKPT_SRCS:%.c=$(SAN)/%.o)
+	$(AR) rcs $@ $^
+
+$(BUILD)/ftmb-ckpt: $(BUILD)/hostd/ckpt_tool.o $(BUILD)/libftmbckpt.a
+	$(CC) -o $@ $^ $(call pc,--libs json-glib-1.0) -lisal
+
+LIBS += $(BUILD)/libftmbckpt.a
+BINS += $(BUILD)/ftmb-ckpt

@@ -22,6 +22,16 @@ busybox-static
 cpio
 xz-utils
 qemu-system-x86
+dpkg-dev
+ninja-build
+meson
+libpixman-1-dev
+zlib1g-dev
+libfdt-dev
+seabios
+ipxe-qemu
+qemu-system-data
+dpdk-dev
 "
 
 missing=""
