@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The replication send buffer: whole frames are written in, bytes go out
+ * with non-blocking send() as the socket takes them.
+ *
+ *   0 ...... sent_frames ...... sent ...... end ...... cap
+ *            |  a frame partly sent  |  not yet sent |  free
+ *
+ * Bytes before sent_frames belong to frames sent whole; they are reclaimed
+ * by moving the rest down once that copies no more than it frees. After a reconnection the
+ * stream restarts at sent_frames, so that the new peer never sees half a
+ * frame. Log data is never dropped: when the buffer is full, the caller
+ * stops producing (backpressure).
+ */
+#ifndef VHOST_SENDBUF_H
+#define VHOST_SENDBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct sendbuf {
+	uint8_t *buf;
+	size_t cap;
+	size_t sent_frames; /* end of the last frame sent whole */
+	size_t sent;        /* bytes handed to the socket */
+	size_t end;         /* bytes written */
+};
+
+int sendbuf_init(struct sendbuf *sb, size_t cap);
+void sendbuf_free(struct sendbuf *sb);
+
+/* Bytes that can be written now. */
+static inline size_t sendbuf_room(const struct sendbuf *sb)
+{
+	return sb->cap - sb->end;
+}
+
+static inline size_t sendbuf_pending(const struct sendbuf *sb)
+{
+	return sb->end - sb->sent;
+}
+
+/* A place for up to len bytes, or NULL when fewer than len are free.
+ * sendbuf_commit() then accounts for what was written (one or more whole
+ * frames). */
+uint8_t *sendbuf_reserve(struct sendbuf *sb, size_t len);
+void sendbuf_commit(struct sendbuf *sb, size_t len);
+
+/* Sends what the socket takes without blocking. Returns the bytes sent
+ * (0 when the socket is full), or -errno when the connection failed. */
+ssize_t sendbuf_flush(struct sendbuf *sb, int fd);
+
+/* Restarts at the first frame not sent whole (a new connection). */
+void sendbuf_rewind(struct sendbuf *sb);
+
+#endif
