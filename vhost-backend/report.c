@@ -105,6 +105,7 @@ static void add_instance(JsonBuilder *b, const struct instance *inst)
 	add_u64(b, "ext_rx", st->ext_rx);
 	add_u64(b, "ext_tx", st->ext_tx);
 	add_u64(b, "ext_tx_drops", st->ext_tx_drops);
+	add_u64(b, "ext_tx_pending", inst->n_tx);
 	add_u64(b, "oversize_drops", st->oversize_drops);
 	add_u64(b, "backpressure", st->backpressure);
 	add_u64(b, "released_frames", st->released_frames);

@@ -11,7 +11,7 @@ EXT=$BUILD/tests/vhost/test-ext
 BACKUP=$BUILD/tests/vhost/fake-backup
 TAG=vhost-$(basename "$0" .sh)-$$
 WORK=$(mktemp -d "/tmp/$TAG.XXXX")
-EAL="--no-huge --no-pci --log-level=lib.vhost.*:notice --log-level=pmd.net.memif:notice"
+EAL="--lcores=0@(0-1) --no-huge --no-pci --log-level=lib.vhost.*:notice --log-level=pmd.net.memif:${MEMIF_LOG:-notice}"
 PIDS=()
 SHM=()
 
@@ -24,7 +24,8 @@ cleanup() {
 		wait "$p" 2>/dev/null
 	done
 	rm -f "${SHM[@]}"
-	rm -rf "$WORK" "/var/run/dpdk/$TAG"-*
+	[ -n "${KEEP:-}" ] && echo "kept $WORK" || rm -rf "$WORK"
+	rm -rf "/var/run/dpdk/$TAG"-*
 }
 trap cleanup EXIT
 
@@ -66,15 +67,16 @@ wait_for() {
 	fail "timed out waiting for '$2' in $1"
 }
 
-# ext_server NAME N: test-ext with N memif servers ext0..ext(N-1).sock
-# (started first: a memif client needs its server up); extra args follow.
-ext_server() {
+# ext_peer NAME N: test-ext with N memif clients of ext0..ext(N-1).sock,
+# the memif servers of ftmb-vhost's external ports (started first: a memif
+# client needs its server up); extra args follow.
+ext_peer() {
 	local name=$1 n=$2 i vdevs=()
 	shift 2
 	for ((i = 0; i < n; i++)); do
-		vdevs+=(--vdev "net_memif$i,role=server,socket=$WORK/ext$i.sock")
+		vdevs+=(--vdev "net_memif$i,role=client,socket=$WORK/ext$i.sock")
 	done
-	start "$name" "$EXT" -l 1 $EAL -m 256 --file-prefix="$TAG-$name" "${vdevs[@]}" \
+	start "$name" "$EXT" $EAL -m 256 --file-prefix="$TAG-$name" "${vdevs[@]}" \
 		-- --go-file "$WORK/go" --records "$WORK/$name.rec" "$@"
 	wait_for "$WORK/$name.log" "waiting for links"
 }
@@ -82,14 +84,14 @@ ext_server() {
 # vhost_instance NAME QUEUES EXT_INDEX MODE [EXTRA]: an --instance spec.
 vhost_instance() {
 	SHM+=("/dev/shm/$TAG-$1")
-	echo "name=$1,socket=$WORK/$1.vhost,region=/dev/shm/$TAG-$1,queues=$2,port=[net_memif$3,role=client,socket=$WORK/ext$3.sock],mode=$4${5:+,$5}"
+	echo "name=$1,socket=$WORK/$1.vhost,region=/dev/shm/$TAG-$1,queues=$2,port=[net_memif$3,role=server,socket=$WORK/ext$3.sock],mode=$4${5:+,$5}"
 }
 
 # guest NAME QUEUES MODE [ARGS...]: test-guest on instance NAME's socket.
 guest() {
 	local name=$1 q=$2 mode=$3
 	shift 3
-	start "guest_$name" "$GUEST" -l 1 $EAL -m 256 --file-prefix="$TAG-g$name" \
+	start "guest_$name" "$GUEST" $EAL -m 256 --file-prefix="$TAG-g$name" \
 		--vdev "net_virtio_user0,path=$WORK/$name.vhost,queues=$q" \
 		-- --mode "$mode" --queues "$q" --region "/dev/shm/$TAG-$name" "$@"
 }

@@ -190,15 +190,22 @@ static void run_counted(struct rte_mempool *pool, uint16_t nports)
 		}
 		if (all_sent && all_back)
 			break;
-		if (all_sent && now - last_activity > o.wait_ms * 1000000ull)
+		if (all_sent && now > last_activity + o.wait_ms * 1000000ull)
 			break;
 		if (!all_sent)
 			last_activity = RTE_MAX(last_activity, now);
 		idle_step(&idle, work);
 	}
-	for (uint16_t p = 0; p < nports; p++)
-		printf("test-ext: port %u sent %" PRIu64 " received %" PRIu64 " leaks %" PRIu64 "\n", p,
-		       ps[p].sent, ps[p].received, ps[p].leaks);
+	for (uint16_t p = 0; p < nports; p++) {
+		struct rte_eth_stats st = { 0 };
+
+		rte_eth_stats_get(p, &st);
+		printf("test-ext: port %u sent %" PRIu64 " received %" PRIu64 " leaks %" PRIu64
+		       " (port: ipackets %" PRIu64 " imissed %" PRIu64 " ierrors %" PRIu64
+		       " rx_nombuf %" PRIu64 ")\n",
+		       p, ps[p].sent, ps[p].received, ps[p].leaks, st.ipackets, st.imissed, st.ierrors,
+		       st.rx_nombuf);
+	}
 }
 
 static void run_throughput(struct rte_mempool *pool, uint16_t nports)
