@@ -335,10 +335,8 @@ void instance_stop(struct instance *inst, int err, const char *fmt, ...)
 		link_destroy(&inst->link);
 		inst->link_ready = false;
 	}
-	if (inst->port_started) {
-		rte_eth_dev_stop(inst->port_id);
-		inst->port_started = false;
-	}
+	/* The external port stays up but unpolled: stopping it would pull a
+	 * shared-memory link (memif) from under its peer. */
 }
 
 void instance_destroy(struct instance *inst)

@@ -13,7 +13,6 @@ TAG=vhost-$(basename "$0" .sh)-$$
 WORK=$(mktemp -d "/tmp/$TAG.XXXX")
 EAL="--lcores=0@(0-1) --no-huge --no-pci --log-level=lib.vhost.*:notice --log-level=pmd.net.memif:${MEMIF_LOG:-notice}"
 PIDS=()
-SHM=()
 
 cleanup() {
 	local p
@@ -23,7 +22,7 @@ cleanup() {
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null
 	done
-	rm -f "${SHM[@]}"
+	rm -f "/dev/shm/$TAG"-*
 	[ -n "${KEEP:-}" ] && echo "kept $WORK" || rm -rf "$WORK"
 	rm -rf "/var/run/dpdk/$TAG"-*
 }
@@ -83,7 +82,6 @@ ext_peer() {
 
 # vhost_instance NAME QUEUES EXT_INDEX MODE [EXTRA]: an --instance spec.
 vhost_instance() {
-	SHM+=("/dev/shm/$TAG-$1")
 	echo "name=$1,socket=$WORK/$1.vhost,region=/dev/shm/$TAG-$1,queues=$2,port=[net_memif$3,role=server,socket=$WORK/ext$3.sock],mode=$4${5:+,$5}"
 }
 

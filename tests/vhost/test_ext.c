@@ -9,7 +9,8 @@
  * ftmb tag: ftmb metadata reached the outside.
  *
  * Counted mode: --count N frames per port at --rate PPS, then wait until
- * all came back or --wait-ms passed without one.
+ * all came back or --wait-ms passed without one. A port that takes no
+ * frame for --wait-ms (its peer was cut off) is given up.
  * Throughput mode: --duration S, keeping at most --window frames in flight
  * per port; prints the frames per second that came back.
  * With --go-file PATH it starts sending only once PATH exists (the test
@@ -49,7 +50,8 @@ struct opts {
 struct port_state {
 	uint64_t sent, received, leaks, next_flow;
 	uint64_t *flow_seq;
-	uint64_t last_rx_ns;
+	uint64_t last_rx_ns, last_tx_ns;
+	bool given_up;
 };
 
 static struct opts o = { .count = 1000, .rate = 20000, .wait_ms = 2000, .flows = 64,
@@ -100,6 +102,8 @@ static uint16_t send_some(struct rte_mempool *pool, uint16_t port, uint64_t n)
 		build_frame(pkts[i], flow, s->flow_seq[flow] + 1);
 	}
 	sent = rte_eth_tx_burst(port, 0, pkts, k);
+	if (sent)
+		s->last_tx_ns = tport_now_ns();
 	for (uint16_t i = 0; i < sent; i++) {
 		s->flow_seq[(s->next_flow + i) % o.flows]++;
 	}
@@ -180,10 +184,15 @@ static void run_counted(struct rte_mempool *pool, uint16_t nports)
 		for (uint16_t p = 0; p < nports; p++) {
 			uint64_t target = RTE_MIN(due, o.count);
 
-			if (ps[p].sent < target)
+			if (ps[p].sent < target && !ps[p].given_up) {
 				work += send_some(pool, p, target - ps[p].sent);
+				if (now > RTE_MAX(ps[p].last_tx_ns, start) + o.wait_ms * 1000000ull) {
+					fprintf(stderr, "test-ext: port %u takes no frames, giving up\n", p);
+					ps[p].given_up = true;
+				}
+			}
 			work += receive(p);
-			all_sent &= ps[p].sent == o.count;
+			all_sent &= ps[p].sent == o.count || ps[p].given_up;
 			all_back &= ps[p].received >= o.count;
 			if (ps[p].last_rx_ns > last_activity)
 				last_activity = ps[p].last_rx_ns;

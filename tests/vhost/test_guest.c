@@ -54,6 +54,7 @@ struct guest {
 	const char *hostile;
 	uint64_t hostile_after;
 	bool hostile_done;
+	bool pal_frozen; /* ringindex: the bogus head must stay visible */
 	bool perturb;
 	FILE *log;
 
@@ -136,6 +137,8 @@ static void publish_pal(struct guest *g, uint16_t t, const struct ftmb_record *r
 {
 	struct ftmb_ring *ring = ftmb_region_pal_ring(g->base, &g->geo, t);
 
+	if (g->pal_frozen)
+		return;
 	while (!tport_quit) {
 		int k = ftmb_ring_produce(ring, g->geo.ring_slots, &g->pal_head[t], rec, 1);
 
@@ -212,6 +215,7 @@ static void misbehave(struct guest *g, uint16_t t, uint64_t *out_seq, struct ftm
 
 		__atomic_store_n(&ring->head, g->pal_head[0] + 10ull * g->geo.ring_slots,
 				 __ATOMIC_RELEASE);
+		g->pal_frozen = true;
 	} else if (!strcmp(k, "depin")) {
 		dep->in[t] += 1000;
 	} else if (!strcmp(k, "deppal")) {
