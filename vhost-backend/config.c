@@ -205,13 +205,16 @@ int inst_config_parse(const char *spec, struct inst_config *cfg, char *err, size
 		}
 		*eq = '\0';
 		val = eq + 1;
-		if (*val == '[') {
-			char *close = strchr(++val, ']');
+		/* [a,b,c] is one value; [::1]:7400 (a ']' not ending the value)
+		 * is an ordinary one. */
+		char *close = *val == '[' ? strchr(val, ']') : NULL;
 
-			if (!close || (close[1] != ',' && close[1] != '\0')) {
-				fail(err, errlen, "%s=[...: missing ']' before the next ','", key);
-				goto out;
-			}
+		if (*val == '[' && !close) {
+			fail(err, errlen, "%s=[...: missing ']'", key);
+			goto out;
+		}
+		if (close && (close[1] == ',' || close[1] == '\0')) {
+			val++;
 			*close = '\0';
 			p = close[1] ? close + 2 : close + 1;
 		} else {

@@ -18,26 +18,32 @@ static const uint8_t rss_key[40] = {
 	0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
 };
 
-/* Loads the ports of a TCP/UDP header at l4 into the tuple; returns whether
- * there were ports to hash. */
-static int load_ports(const uint8_t *l4, const uint8_t *end, uint8_t proto, uint16_t *sport,
-		      uint16_t *dport)
+/* The hash input is a sequence of 32-bit words in CPU order: source and
+ * destination address, then (source port << 16 | destination port). Built
+ * as plain words: casting DPDK's tuple union to uint32_t * breaks strict
+ * aliasing at -O2. */
+static uint32_t word_at(const uint8_t *p)
 {
-	uint16_t p[2];
+	uint32_t w;
 
+	memcpy(&w, p, sizeof(w));
+	return rte_be_to_cpu_32(w);
+}
+
+/* Appends the ports word of a TCP/UDP header at l4; returns the words
+ * added (0 for other protocols, or when the header is cut short). */
+static uint32_t load_ports(const uint8_t *l4, const uint8_t *end, uint8_t proto, uint32_t *word)
+{
 	if ((proto != IPPROTO_TCP && proto != IPPROTO_UDP) || end - l4 < 4)
 		return 0;
-	memcpy(p, l4, sizeof(p));
-	*sport = rte_be_to_cpu_16(p[0]);
-	*dport = rte_be_to_cpu_16(p[1]);
+	*word = word_at(l4);
 	return 1;
 }
 
 static int hash_v4(const uint8_t *l3, const uint8_t *end, uint32_t *hash)
 {
-	union rte_thash_tuple t;
+	uint32_t tuple[3], ihl, words = 2;
 	struct rte_ipv4_hdr ip;
-	uint32_t ihl, words = RTE_THASH_V4_L3_LEN;
 
 	if (end - l3 < (long)sizeof(ip))
 		return 0;
@@ -45,31 +51,29 @@ static int hash_v4(const uint8_t *l3, const uint8_t *end, uint32_t *hash)
 	ihl = (ip.version_ihl & 0xf) * 4u;
 	if ((ip.version_ihl >> 4) != 4 || ihl < sizeof(ip) || end - l3 < (long)ihl)
 		return 0;
-	memset(&t, 0, sizeof(t));
-	t.v4.src_addr = rte_be_to_cpu_32(ip.src_addr);
-	t.v4.dst_addr = rte_be_to_cpu_32(ip.dst_addr);
+	tuple[0] = word_at(l3 + 12);
+	tuple[1] = word_at(l3 + 16);
 	/* Fragments carry no ports past the first: hash addresses only. */
-	if (!(ip.fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) &&
-	    load_ports(l3 + ihl, end, ip.next_proto_id, &t.v4.sport, &t.v4.dport))
-		words = RTE_THASH_V4_L4_LEN;
-	*hash = rte_softrss((uint32_t *)&t, words, rss_key);
+	if (!(ip.fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)))
+		words += load_ports(l3 + ihl, end, ip.next_proto_id, &tuple[2]);
+	*hash = rte_softrss(tuple, words, rss_key);
 	return 1;
 }
 
 static int hash_v6(const uint8_t *l3, const uint8_t *end, uint32_t *hash)
 {
-	union rte_thash_tuple t;
+	uint32_t tuple[9], words = 8;
 	struct rte_ipv6_hdr ip;
-	uint32_t words = RTE_THASH_V6_L3_LEN;
 
 	if (end - l3 < (long)sizeof(ip))
 		return 0;
 	memcpy(&ip, l3, sizeof(ip));
-	memset(&t, 0, sizeof(t));
-	rte_thash_load_v6_addrs(&ip, &t);
-	if (load_ports(l3 + sizeof(ip), end, ip.proto, &t.v6.sport, &t.v6.dport))
-		words = RTE_THASH_V6_L4_LEN;
-	*hash = rte_softrss((uint32_t *)&t, words, rss_key);
+	if ((ip.vtc_flow & rte_cpu_to_be_32(0xf0000000u)) != rte_cpu_to_be_32(0x60000000u))
+		return 0;
+	for (uint32_t i = 0; i < 8; i++)
+		tuple[i] = word_at(l3 + 8 + 4 * i);
+	words += load_ports(l3 + sizeof(ip), end, ip.proto, &tuple[8]);
+	*hash = rte_softrss(tuple, words, rss_key);
 	return 1;
 }
 
