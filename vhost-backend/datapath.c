@@ -468,22 +468,24 @@ static uint64_t poll_output(struct instance *inst, int vid, uint64_t now)
 uint64_t instance_poll(struct instance *inst, uint64_t now)
 {
 	uint64_t work = 0;
-	int vid;
+	int vid, in_vid;
 
 	if (inst->state != INST_RUNNING)
 		return 0;
 	vid = instance_vid(inst);
 	if (inst->link_ready)
 		work += link_poll(&inst->link, now);
+	/* A guest that just connected may take outputs, not yet inputs. */
+	in_vid = vid >= 0 && instance_guest_settled(inst, now) ? vid : -1;
 	if (inst->replay && !inst->replay->live)
-		work += datapath_replay_step(inst, vid, now);
+		work += datapath_replay_step(inst, in_vid, now);
 	if (inst->state != INST_RUNNING)
 		return work;
 	work += poll_output(inst, vid, now);
 	if (inst->state != INST_RUNNING)
 		return work;
-	if (vid >= 0 && (!inst->replay || inst->replay->live))
-		work += poll_input(inst, vid);
+	if (in_vid >= 0 && (!inst->replay || inst->replay->live))
+		work += poll_input(inst, in_vid);
 	send_released(inst, now);
 	flush_tx(inst);
 	if (inst->link_ready)

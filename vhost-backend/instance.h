@@ -29,6 +29,10 @@
 #define INST_TX_MAX 1024u
 #define INST_MAX 64u
 #define RELEASED_PERIOD_NS 100000ull /* RELEASED watermarks at most every 100 us */
+/* A guest gets no input for this long after it connects: DPDK's virtio PMD
+ * (a host-process guest) flushes its RX rings while it starts, which would
+ * silently drop inputs that were already numbered and logged. */
+#define GUEST_SETTLE_NS 50000000ull
 
 enum inst_state {
 	INST_RUNNING,
@@ -55,6 +59,7 @@ struct instance {
 	bool ftmb;       /* mode ftmb (else off) */
 	bool protected;  /* has a backup: log, and hold outputs until durable */
 	int vid;         /* the guest's vhost device, -1 when none (atomic) */
+	uint64_t connected_ns; /* when vid was published */
 	bool vhost_registered;
 	bool port_started;
 	uint16_t port_id;
@@ -110,6 +115,12 @@ void instance_destroy(struct instance *inst);
 static inline int instance_vid(const struct instance *inst)
 {
 	return __atomic_load_n(&inst->vid, __ATOMIC_ACQUIRE);
+}
+
+/* Whether the guest connected long enough ago to be given input. */
+static inline bool instance_guest_settled(const struct instance *inst, uint64_t now)
+{
+	return now >= __atomic_load_n(&inst->connected_ns, __ATOMIC_ACQUIRE) + GUEST_SETTLE_NS;
 }
 
 /* Nanoseconds from the TSC (the loop's clock). */

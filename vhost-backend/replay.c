@@ -103,9 +103,11 @@ static void go_live(struct instance *inst, uint64_t now)
 		suppressed += inst->st.q[i].suppressed;
 	}
 	rf->live = true;
-	VLOG(NOTICE, "instance %s: replica live after %.1f ms, replayed %" PRIu64
-		     " inputs, suppressed %" PRIu64 " outputs",
-	     inst->cfg.name, (double)(now - rf->start_ns) / 1e6, inputs, suppressed);
+	VLOG(NOTICE, "instance %s: replica live after %.1f ms (%.1f ms after the guest connected), "
+		     "replayed %" PRIu64 " inputs, suppressed %" PRIu64 " outputs",
+	     inst->cfg.name, (double)(now - rf->start_ns) / 1e6,
+	     (double)(now - __atomic_load_n(&inst->connected_ns, __ATOMIC_ACQUIRE)) / 1e6, inputs,
+	     suppressed);
 }
 
 static void log_progress(struct instance *inst, uint64_t now)

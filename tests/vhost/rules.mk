@@ -36,4 +36,5 @@ $(BUILD)/tests/vhost/fake-backup: $(BUILD)/tests/vhost/fake_backup.o $(BUILD)/li
 	$(CC) -o $@ $^ -lisal
 
 LIBS += $(VHOST_TOOLS)
-CHECKS += tests/vhost/test_off.sh tests/vhost/test_ftmb.sh tests/vhost/test_hostile.sh
+CHECKS += tests/vhost/test_off.sh tests/vhost/test_ftmb.sh tests/vhost/test_hostile.sh \
+	tests/vhost/test_replay.sh

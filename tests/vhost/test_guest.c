@@ -229,18 +229,20 @@ static void misbehave(struct guest *g, uint16_t t, uint64_t *out_seq, struct ftm
 static bool process_ftmb(struct guest *g, uint16_t q, struct rte_mbuf *m)
 {
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	struct ftmb_in_tag tag;
+	struct ftmb_in_tag tag = { 0 };
 	struct ftmb_testpkt *tp;
 	struct ftmb_vclock dep;
 	uint64_t out_seq;
 	uint16_t t = q;
 	int len;
 
-	if (ftmb_in_tag_parse(frame, m->pkt_len, &tag) || tag.queue != q ||
-	    tag.seq != g->last_in[q] + 1) {
+	int rc = ftmb_in_tag_parse(frame, m->pkt_len, &tag);
+
+	if (rc || tag.queue != q || tag.seq != g->last_in[q] + 1) {
 		if (g->bad_tags++ < 5)
-			fprintf(stderr, "test-guest: queue %u: bad input tag (last seq %" PRIu64 ")\n",
-				q, g->last_in[q]);
+			fprintf(stderr, "test-guest: queue %u: bad input tag (%s, queue %u seq %" PRIu64
+					", last seq %" PRIu64 ", frame of %u bytes)\n",
+				q, ftmb_strerror(rc), tag.queue, tag.seq, g->last_in[q], m->pkt_len);
 		return false;
 	}
 	g->last_in[q] = tag.seq;
