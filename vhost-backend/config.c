@@ -24,7 +24,9 @@ const char inst_config_help[] =
 	"  vars=N           shared variables, 1..65536 (default 1024)\n"
 	"  slots=N          PAL ring slots per thread, power of two, 64..1048576 (default 4096)\n"
 	"  hold=N           held outputs per thread, 64..1048576 (default 4096)\n"
-	"  sendbuf=MIB      replication send buffer in MiB, 4..4096 (default 64)\n";
+	"  sendbuf=MIB      replication send buffer in MiB, 4..4096 (default 64)\n"
+	"  settle=MS        no input to a guest for MS after it connects, 0..10000 (default 50):\n"
+	"                   DPDK's virtio PMD flushes its RX rings while it starts\n";
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -45,6 +47,7 @@ static void set_defaults(struct inst_config *cfg)
 	cfg->slots = 4096;
 	cfg->hold = 4096;
 	cfg->sendbuf_mib = 64;
+	cfg->settle_ms = 50;
 }
 
 static int parse_u32(const char *key, const char *val, uint32_t min, uint32_t max, uint32_t *out,
@@ -161,6 +164,8 @@ static int apply(struct inst_config *cfg, const char *key, const char *val, char
 		return parse_u32(key, val, 64, 1u << 20, &cfg->hold, err, errlen);
 	if (!strcmp(key, "sendbuf"))
 		return parse_u32(key, val, 4, 4096, &cfg->sendbuf_mib, err, errlen);
+	if (!strcmp(key, "settle"))
+		return parse_u32(key, val, 0, 10000, &cfg->settle_ms, err, errlen);
 	return fail(err, errlen,
 		    "unknown key '%s' (a port's devargs with commas go in brackets: "
 		    "port=[net_memif0,role=client])",

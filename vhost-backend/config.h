@@ -37,6 +37,7 @@ struct inst_config {
 	uint32_t slots;          /* PAL ring slots per thread */
 	uint32_t hold;           /* held outputs per thread before the guest is cut off */
 	uint32_t sendbuf_mib;    /* replication send buffer */
+	uint32_t settle_ms;      /* no input to a guest this long after it connects */
 };
 
 /* The --help text for the keys. */

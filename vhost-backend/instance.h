@@ -29,10 +29,6 @@
 #define INST_TX_MAX 1024u
 #define INST_MAX 64u
 #define RELEASED_PERIOD_NS 100000ull /* RELEASED watermarks at most every 100 us */
-/* A guest gets no input for this long after it connects: DPDK's virtio PMD
- * (a host-process guest) flushes its RX rings while it starts, which would
- * silently drop inputs that were already numbered and logged. */
-#define GUEST_SETTLE_NS 50000000ull
 
 enum inst_state {
 	INST_RUNNING,
@@ -117,10 +113,13 @@ static inline int instance_vid(const struct instance *inst)
 	return __atomic_load_n(&inst->vid, __ATOMIC_ACQUIRE);
 }
 
-/* Whether the guest connected long enough ago to be given input. */
+/* Whether the guest connected long enough ago (settle=) to be given input:
+ * DPDK's virtio PMD (a host-process guest) flushes its RX rings while it
+ * starts, which would silently drop inputs already numbered and logged. */
 static inline bool instance_guest_settled(const struct instance *inst, uint64_t now)
 {
-	return now >= __atomic_load_n(&inst->connected_ns, __ATOMIC_ACQUIRE) + GUEST_SETTLE_NS;
+	return now >= __atomic_load_n(&inst->connected_ns, __ATOMIC_ACQUIRE) +
+			      (uint64_t)inst->cfg.settle_ms * 1000000ull;
 }
 
 /* Nanoseconds from the TSC (the loop's clock). */

@@ -18,7 +18,7 @@ static void full_spec_with_bracketed_devargs(void **state)
 	assert_int_equal(inst_config_parse("name=nat1,socket=/run/ftmb/nat1.vhost,region=/dev/shm/"
 					   "ftmb-nat1,queues=4,port=[net_memif0,role=client,socket="
 					   "/run/x.sock],backup=10.9.0.2:7400,mode=ftmb,vars=64,"
-					   "slots=1024,hold=256,sendbuf=16",
+					   "slots=1024,hold=256,sendbuf=16,settle=0",
 					   &cfg, err, sizeof(err)),
 			 0);
 	assert_string_equal(cfg.name, "nat1");
@@ -31,6 +31,7 @@ static void full_spec_with_bracketed_devargs(void **state)
 	assert_int_equal(cfg.slots, 1024);
 	assert_int_equal(cfg.hold, 256);
 	assert_int_equal(cfg.sendbuf_mib, 16);
+	assert_int_equal(cfg.settle_ms, 0);
 }
 
 static void defaults_and_last_bracketed_value(void **state)

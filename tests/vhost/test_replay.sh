@@ -9,7 +9,8 @@
 # write the per-variable horizons; suppress every output up to the logged
 # RELEASED watermark; then go live, numbering new inputs after the logged
 # ones. A negative control perturbs one replayed PAL: a divergence must be
-# reported.
+# reported. (settle=300: the fresh guest process's virtio PMD flushes its RX
+# rings while it starts; on a loaded machine that can take a while.)
 . "$(dirname "$0")/lib.sh" || exit 1
 N=1000
 M=400
@@ -40,7 +41,7 @@ replica() {
 	shift
 	rm -f "$WORK/go"
 	start vhost "$VHOST" $EAL -m 512 --file-prefix="$TAG-$name" -- \
-		--instance "$(vhost_instance r1 2 0 ftmb "replay=$WORK/r1.frames")" \
+		--instance "$(vhost_instance r1 2 0 ftmb "replay=$WORK/r1.frames,settle=300")" \
 		--stats "$WORK/$name.json"
 	wait_for "$WORK/vhost.log" "serving 1 instance"
 	ext_peer ext 1 --count $M --rate 10000 --flows 64 --records "$WORK/$name.rec"
