@@ -8,6 +8,9 @@
  *   --ack-log FILE     ack NAME MONO_NS IN[0..n-1] PAL[0..n-1] per ACK sent
  *   --record-dir DIR   DIR/NAME.frames: every frame received, as received
  *                      (a replay file for a replica)
+ * --bad-after-acks N makes it a broken backup: after N ACKs on its first
+ * connection it sends a frame with a wrong checksum; on later connections
+ * it answers HELLO and then acknowledges nothing (it lost its state).
  *
  *   fake-backup --listen 127.0.0.1:PORT [--ack-delay-ms D] [--ack-log FILE]
  *               [--record-dir DIR]
@@ -51,6 +54,7 @@ struct conn {
 	struct snapshot hist[HISTORY];
 	uint32_t hist_first, hist_n;
 	uint64_t last_ack_ns, acks, released_frames;
+	bool silent; /* --bad-after-acks: a later connection, never acknowledged */
 	FILE *record;
 };
 
@@ -59,6 +63,8 @@ static uint64_t ack_delay_ns;
 static FILE *ack_log;
 static const char *record_dir;
 static struct conn conns[MAX_CONNS];
+static uint64_t bad_after_acks;
+static uint64_t connections;
 
 static void on_signal(int sig)
 {
@@ -137,6 +143,8 @@ static const char *on_frame(struct conn *c, const struct ftmb_repl_frame *f)
 
 	if (!c->hello)
 		return on_hello(c, f);
+	if (c->silent)
+		return NULL;
 	if (c->record)
 		fwrite(f->payload - FTMB_REPL_HDR_LEN, 1, FTMB_REPL_HDR_LEN + f->len, c->record);
 	switch (f->type) {
@@ -187,7 +195,7 @@ static void maybe_ack(struct conn *c, uint64_t now)
 	uint8_t buf[512];
 	int n;
 
-	if (!c->hello || now - c->last_ack_ns < ACK_PERIOD_NS)
+	if (!c->hello || c->silent || now - c->last_ack_ns < ACK_PERIOD_NS)
 		return;
 	while (c->hist_n && c->hist[c->hist_first].t_ns + ack_delay_ns <= now) {
 		vc = &c->hist[c->hist_first].vc;
@@ -206,7 +214,12 @@ static void maybe_ack(struct conn *c, uint64_t now)
 	}
 	c->acked = *vc;
 	c->last_ack_ns = now;
-	c->acks++;
+	if (++c->acks == bad_after_acks) {
+		buf[8] ^= 0xff; /* the same ACK again, its checksum broken */
+		fprintf(stderr, "fake-backup: %s: sending a corrupt frame\n", c->peer.instance);
+		send_all(c->fd, buf, (size_t)n);
+		c->silent = true;
+	}
 	if (ack_log) {
 		fprintf(ack_log, "ack %s %" PRIu64, c->peer.instance, now);
 		for (uint16_t i = 0; i < ack.n; i++)
@@ -282,6 +295,8 @@ static void accept_one(int lfd)
 	for (int i = 0; i < MAX_CONNS; i++)
 		if (conns[i].fd < 0) {
 			conns[i].fd = fd;
+			conns[i].silent = bad_after_acks && connections > 0;
+			connections++;
 			conns[i].store = malloc(STORE);
 			ftmb_repl_decoder_init(&conns[i].dec, conns[i].store, STORE);
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -297,6 +312,7 @@ int main(int argc, char **argv)
 		{ "ack-delay-ms", required_argument, NULL, 'd' },
 		{ "ack-log", required_argument, NULL, 'a' },
 		{ "record-dir", required_argument, NULL, 'r' },
+		{ "bad-after-acks", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -310,9 +326,10 @@ int main(int argc, char **argv)
 		case 'd': ack_delay_ns = strtoull(optarg, NULL, 10) * 1000000ull; break;
 		case 'a': ack_log = fopen(optarg, "w"); break;
 		case 'r': record_dir = optarg; break;
+		case 'b': bad_after_acks = strtoull(optarg, NULL, 10); break;
 		default:
 			fprintf(stderr, "usage: fake-backup --listen ADDR:PORT [--ack-delay-ms D] "
-					"[--ack-log FILE] [--record-dir DIR]\n");
+					"[--ack-log FILE] [--record-dir DIR] [--bad-after-acks N]\n");
 			return 2;
 		}
 	}

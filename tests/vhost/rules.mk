@@ -37,4 +37,4 @@ $(BUILD)/tests/vhost/fake-backup: $(BUILD)/tests/vhost/fake_backup.o $(BUILD)/li
 
 LIBS += $(VHOST_TOOLS)
 CHECKS += tests/vhost/test_off.sh tests/vhost/test_ftmb.sh tests/vhost/test_hostile.sh \
-	tests/vhost/test_replay.sh
+	tests/vhost/test_backup_loss.sh tests/vhost/test_replay.sh tests/vhost/bench.sh
