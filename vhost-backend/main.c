@@ -150,6 +150,8 @@ static int split_args(int argc, char **argv, int *app_argc, char ***app_argv)
 	return argc;
 }
 
+static struct loop_stats loop_stats;
+
 static void run(const char *stats_path)
 {
 	struct idle idle = { 0 };
@@ -162,10 +164,13 @@ static void run(const char *stats_path)
 		for (uint32_t i = 0; i < g_n_instances; i++)
 			work += instance_poll(g_instances[i], now);
 		instances_quiescent();
+		loop_stats.iterations++;
+		if (work)
+			loop_stats.busy_ns += now_ns() - now;
 		if (stats_requested) {
 			stats_requested = 0;
 			if (stats_path)
-				report_write_json(stats_path);
+				report_write_json(stats_path, &loop_stats);
 			report_log_summary();
 		}
 		idle_step(&idle, work);
@@ -212,7 +217,7 @@ fail:
 	rc = 1;
 out:
 	if (opt.stats)
-		report_write_json(opt.stats);
+		report_write_json(opt.stats, &loop_stats);
 	report_log_summary();
 	for (uint32_t i = 0; i < g_n_instances; i++) {
 		instance_destroy(g_instances[i]);

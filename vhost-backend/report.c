@@ -126,7 +126,7 @@ static void add_instance(JsonBuilder *b, const struct instance *inst)
 	json_builder_end_object(b);
 }
 
-int report_write_json(const char *path)
+int report_write_json(const char *path, const struct loop_stats *loop)
 {
 	JsonBuilder *b = json_builder_new();
 	JsonGenerator *gen = json_generator_new();
@@ -136,6 +136,11 @@ int report_write_json(const char *path)
 	int rc = 0;
 
 	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "loop");
+	json_builder_begin_object(b);
+	add_u64(b, "iterations", loop->iterations);
+	add_u64(b, "busy_ns", loop->busy_ns);
+	json_builder_end_object(b);
 	json_builder_set_member_name(b, "instances");
 	json_builder_begin_array(b);
 	for (uint32_t i = 0; i < g_n_instances; i++)
