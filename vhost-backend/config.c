@@ -196,7 +196,8 @@ static int check_combination(const struct inst_config *cfg, char *err, size_t er
 int inst_config_parse(const char *spec, struct inst_config *cfg, char *err, size_t errlen)
 {
 	char *copy = strdup(spec), *p = copy;
-	int rc = -1;
+	const char *seen[32];
+	int rc = -1, n_seen = 0;
 
 	set_defaults(cfg);
 	if (!copy)
@@ -210,6 +211,14 @@ int inst_config_parse(const char *spec, struct inst_config *cfg, char *err, size
 		}
 		*eq = '\0';
 		val = eq + 1;
+		/* Each key once: a repeated one is more likely a typo than intent. */
+		for (int i = 0; i < n_seen; i++)
+			if (!strcmp(seen[i], key)) {
+				fail(err, errlen, "%s= given twice", key);
+				goto out;
+			}
+		if (n_seen < (int)(sizeof(seen) / sizeof(seen[0])))
+			seen[n_seen++] = key;
 		/* [a,b,c] is one value; [::1]:7400 (a ']' not ending the value)
 		 * is an ordinary one. */
 		char *close = *val == '[' ? strchr(val, ']') : NULL;

@@ -293,7 +293,7 @@ static uint64_t poll_input(struct instance *inst, int vid)
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 
-		if (m->pkt_len > FTMB_REPL_MAX_PKT) {
+		if (inst->ftmb && m->pkt_len > FTMB_REPL_MAX_PKT) {
 			rte_pktmbuf_free(m);
 			inst->st.oversize_drops++;
 			continue;

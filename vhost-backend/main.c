@@ -95,8 +95,8 @@ static void parse_app_options(int argc, char **argv, struct app_options *opt)
 	g_option_context_free(ctx);
 }
 
-/* Checks every instance spec, and that no two share a socket, region or
- * name, before EAL starts. */
+/* Checks every instance spec, and that no two share a name, socket, region
+ * or port, before EAL starts. */
 static uint32_t parse_instances(char **specs, struct inst_config *cfgs)
 {
 	char err[512];
@@ -114,10 +114,11 @@ static uint32_t parse_instances(char **specs, struct inst_config *cfgs)
 		for (uint32_t j = 0; j < n; j++)
 			if (!strcmp(cfgs[j].name, cfgs[n].name) ||
 			    !strcmp(cfgs[j].socket, cfgs[n].socket) ||
-			    !strcmp(cfgs[j].region, cfgs[n].region)) {
+			    !strcmp(cfgs[j].region, cfgs[n].region) ||
+			    !strcmp(cfgs[j].port, cfgs[n].port)) {
 				fprintf(stderr,
-					"ftmb-vhost: instances %s and %s share a name, socket or "
-					"region\n",
+					"ftmb-vhost: instances %s and %s share a name, socket, region "
+					"or port\n",
 					cfgs[j].name, cfgs[n].name);
 				exit(2);
 			}

@@ -61,6 +61,12 @@ static void ipv6_backup_and_replica_without_backup(void **state)
 			 0);
 	assert_string_equal(cfg.replay, "/l");
 	assert_string_equal(cfg.backup_host, "");
+	/* A value may look like a key. */
+	assert_int_equal(inst_config_parse("name=port,socket=name,region=/r,port=[mode=off],"
+					   "replay=/l",
+					   &cfg, err, sizeof(err)),
+			 0);
+	assert_string_equal(cfg.port, "mode=off");
 }
 
 static void rejects(const char *spec, const char *needle)
@@ -71,6 +77,7 @@ static void rejects(const char *spec, const char *needle)
 }
 
 #define OK_BASE "name=a,socket=/s,region=/r,port=net_null0,"
+#define NO_NAME "socket=/s,region=/r,port=net_null0,backup=h:1,"
 
 static void bad_specs(void **state)
 {
@@ -93,11 +100,12 @@ static void bad_specs(void **state)
 	rejects(OK_BASE "backup=h:0", "backup port=0");
 	rejects(OK_BASE "backup=[::1:7400", "missing ']'");
 	rejects(OK_BASE "backup=[::1]7400", "expected [ADDRESS]:PORT");
-	rejects(OK_BASE "backup=h:1,port=[net_memif0,role=client", "missing ']'");
-	rejects(OK_BASE "backup=h:1,name=bad/name", "only letters");
-	rejects(OK_BASE "backup=h:1,name=", "name= is empty");
+	rejects("name=a,socket=/s,region=/r,backup=h:1,port=[net_memif0,role=client", "missing ']'");
+	rejects(NO_NAME "name=bad/name", "only letters");
+	rejects(NO_NAME "name=", "name= is empty");
 	rejects(OK_BASE "backup=h:1,noequals", "expected KEY=VALUE at 'noequals'");
-	rejects(OK_BASE "backup=h:1,name=a0123456789012345678901234567890123456789012345678901234"
+	rejects(OK_BASE "backup=h:1,queues=2,queues=4", "queues= given twice");
+	rejects(NO_NAME "name=a0123456789012345678901234567890123456789012345678901234"
 			"5678901234",
 		"longer than 63");
 }

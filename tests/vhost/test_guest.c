@@ -20,7 +20,9 @@
  *
  *   test-guest EAL... --vdev net_virtio_user0,path=SOCK,queues=N -- \
  *       --mode off|ftmb --queues N [--region FILE] [--log FILE]
- *       [--hostile KIND --after N] [--perturb-replay]
+ *       [--hostile KIND --after N] [--perturb-replay] [--cross-tx]
+ * --cross-tx sends thread t's outputs on TX queue t + 1 (a VM's kernel may
+ * pick any TX queue): ftmb-vhost must still find each output's thread.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -56,6 +58,7 @@ struct guest {
 	bool hostile_done;
 	bool pal_frozen; /* ringindex: the bogus head must stay visible */
 	bool perturb;
+	bool cross_tx; /* thread t sends on TX queue t + 1 (mod n) */
 	FILE *log;
 
 	void *base;
@@ -296,7 +299,7 @@ static uint64_t serve_queue(struct guest *g, uint16_t q)
 		out[k++] = m;
 	}
 	if (k)
-		g->tx += k - tport_send_all(0, q, out, k, 1000);
+		g->tx += k - tport_send_all(0, g->cross_tx ? (q + 1) % g->n : q, out, k, 1000);
 	return n;
 }
 
@@ -304,7 +307,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: test-guest EAL... --vdev net_virtio_user0,path=SOCK,queues=N -- "
 			"--mode off|ftmb --queues N [--region FILE] [--log FILE] "
-			"[--hostile KIND --after N] [--perturb-replay]\n");
+			"[--hostile KIND --after N] [--perturb-replay] [--cross-tx]\n");
 	exit(2);
 }
 
@@ -315,7 +318,8 @@ static void parse_args(int argc, char **argv, struct guest *g, const char **regi
 		{ "mode", required_argument, NULL, 'm' },   { "queues", required_argument, NULL, 'q' },
 		{ "region", required_argument, NULL, 'r' }, { "log", required_argument, NULL, 'l' },
 		{ "hostile", required_argument, NULL, 'h' }, { "after", required_argument, NULL, 'a' },
-		{ "perturb-replay", no_argument, NULL, 'p' }, { NULL, 0, NULL, 0 },
+		{ "perturb-replay", no_argument, NULL, 'p' }, { "cross-tx", no_argument, NULL, 'x' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
@@ -329,6 +333,7 @@ static void parse_args(int argc, char **argv, struct guest *g, const char **regi
 		case 'h': g->hostile = optarg; break;
 		case 'a': g->hostile_after = strtoull(optarg, NULL, 10); break;
 		case 'p': g->perturb = true; break;
+		case 'x': g->cross_tx = true; break;
 		default: usage();
 		}
 	}
