@@ -21,15 +21,24 @@ BASE_CFLAGS := -std=gnu11 -fPIC -D_GNU_SOURCE $(OPT) $(WARN) -MMD -MP \
 	-Iguest-shim/include -Ihostd/include -Itools/include -Ivhost-backend
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
+# `make V=1` shows whole command lines.
+V ?= 0
+ifeq ($(V),0)
+Q = @echo "  CC      $@";
+endif
+
 # pkg-config is only consulted when a target needs the package, so that
 # `make check` can install the packages before the first compile.
 pc = $(shell pkg-config $(1) 2>/dev/null)
 
-# Filled in by the fragments.
+# Extra compile flags come from CFLAGS_<folder>/ and CFLAGS_<file.c>, set by
+# the fragments. Filled in by the fragments:
 BINS :=
 LIBS :=
 UNIT_TESTS :=
 CHECKS :=
+CHECK_DEPS :=
+DOCS := README.md LICENSE
 CLEAN :=
 
 all: build-all
@@ -44,17 +53,18 @@ build-all: $(LIBS) $(BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS_$(dir $<)) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS_$(dir $<)) $(CFLAGS_$<) $(CFLAGS) -c $< -o $@
 
 $(SAN)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS_$(dir $<)) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS_$(dir $<)) $(CFLAGS_$<) $(CFLAGS) -c $< -o $@
 
 deps:
 	@tools/setup-deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory build-all $(UNIT_TESTS) $(UNIT_TESTS:$(BUILD)/%=$(SAN)/%)
+	@$(MAKE) --no-print-directory build-all $(UNIT_TESTS) $(UNIT_TESTS:$(BUILD)/%=$(SAN)/%) \
+		$(CHECK_DEPS)
 	@tests/run-tests.sh $(UNIT_TESTS) $(UNIT_TESTS:$(BUILD)/%=$(SAN)/%) $(CHECKS)
 
 install: build-all
@@ -66,6 +76,10 @@ install: build-all
 	install -m 644 $(LIBFTMB_HEADERS) $(DESTDIR)$(PREFIX)/include/ftmb/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' guest-shim/ftmb.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/ftmb.pc
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/ftmb
+	sed -e 's|/usr/local|$(PREFIX)|g' hostd/ftmb-hostd.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/ftmb-hostd.service
+	install -m 644 $(DOCS) $(DESTDIR)$(PREFIX)/share/doc/ftmb/
 
 clean:
 	rm -rf $(BUILD) $(CLEAN)

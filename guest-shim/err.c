@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+#include <string.h>
+
 #include "ftmb/err.h"
 
 const char *ftmb_strerror(int err)
@@ -20,6 +22,7 @@ const char *ftmb_strerror(int err)
 	case FTMB_E_LAYOUT: return "region layout disagrees with its geometry";
 	case FTMB_E_NOSPACE: return "buffer too small";
 	case FTMB_E_VARINT: return "malformed varint";
+	case FTMB_E_LIMIT: return "configured bound reached";
 	}
-	return "unknown error";
+	return err < 0 && err > -1000 ? strerror(-err) : "unknown error";
 }

@@ -61,7 +61,7 @@ int ftmb_region_check_header(const struct ftmb_region_header *hdr, size_t map_si
 		return FTMB_E_VERSION;
 	if (h.header_size != sizeof(h))
 		return FTMB_E_LENGTH;
-	if (h.mode > FTMB_MODE_REPLAY)
+	if (h.mode > FTMB_MODE_REPLAY_UNORDERED)
 		return FTMB_E_FIELD;
 	err = ftmb_region_layout(h.n_threads, h.ring_slots, h.n_vars, geo);
 	if (err)

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# The replication codec, shared by hostd and ftmb-vhost.
+# The replication codec, shared by hostd and ftmb-vhost; ftmb-hostd; ftmb-ping.
 
 LIBREPL_SRCS := hostd/repl.c
 
@@ -10,3 +10,28 @@ $(SAN)/libftmbrepl.a: $(LIBREPL_SRCS:%.c=$(SAN)/%.o)
 	$(AR) rcs $@ $^
 
 LIBS += $(BUILD)/libftmbrepl.a
+
+# The daemon's modules; HOSTD_UNIT_SRCS are also linked by tests/hostd.
+HOSTD_UNIT_SRCS := hostd/logstore.c hostd/config.c hostd/net.c hostd/error.c
+HOSTD_SRCS := $(HOSTD_UNIT_SRCS) hostd/main.c hostd/backup.c hostd/instance.c \
+	hostd/monitor.c hostd/failover.c hostd/heartbeat.c hostd/control.c hostd/conn.c
+PING_SRCS := hostd/ping.c hostd/net.c hostd/config.c
+
+HOSTD_PKGS := glib-2.0 gio-2.0 json-glib-1.0
+CFLAGS_hostd/ = -DG_LOG_DOMAIN='"ftmb-hostd"' $(call pc,--cflags $(HOSTD_PKGS))
+HOSTD_LDLIBS = $(call pc,--libs $(HOSTD_PKGS)) -lisal
+
+$(BUILD)/ftmb-hostd: $(HOSTD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libftmbrepl.a $(LIBFTMB_A)
+	$(CC) -o $@ $^ $(HOSTD_LDLIBS)
+
+$(BUILD)/ftmb-ping: $(PING_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libftmbrepl.a $(LIBFTMB_A)
+	$(CC) -o $@ $^ $(HOSTD_LDLIBS) -lm
+
+BINS += $(BUILD)/ftmb-hostd $(BUILD)/ftmb-ping
+
+# The daemon under ASan+UBSan, for the integration check that feeds it
+# hostile input (tests/hostd/check-backup.sh).
+$(SAN)/ftmb-hostd: $(HOSTD_SRCS:%.c=$(SAN)/%.o) $(SAN)/libftmbrepl.a $(SAN)/libftmb.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(HOSTD_LDLIBS)
+
+DOCS += hostd/FENCING.md hostd/CONTROL.md hostd/hostd.conf.example

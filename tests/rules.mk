@@ -3,4 +3,5 @@
 #   UNIT_TESTS  cmocka binaries under $(BUILD)/tests/; each is also built
 #               and run under ASan+UBSan from $(SAN)/tests/
 #   CHECKS      other test commands (integration, end-to-end), run after
+#   CHECK_DEPS  what those commands need built first
 include $(wildcard tests/*/rules.mk)

@@ -18,6 +18,10 @@ libisal-dev
 libsystemd-dev
 iproute2
 python3
+busybox-static
+cpio
+xz-utils
+qemu-system-x86
 "
 
 missing=""

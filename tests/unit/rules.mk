@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Unit tests of the shared contracts.
 
-CONTRACT_TESTS := test_vclock test_tag test_region test_repl
+CONTRACT_TESTS := test_vclock test_tag test_region test_repl test_shim
 UNIT_TESTS += $(CONTRACT_TESTS:%=$(BUILD)/tests/unit/%)
 CONTRACT_LIBS := libhostregion.a libftmbrepl.a libftmb.a
 CONTRACT_LDLIBS = $(call pc,--libs cmocka) -lisal -lpthread

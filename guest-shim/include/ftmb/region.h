@@ -44,6 +44,8 @@ enum ftmb_mode {
 	FTMB_MODE_OFF = 0,    /* no logging at all: the baseline */
 	FTMB_MODE_RECORD = 1, /* log every shared access and value */
 	FTMB_MODE_REPLAY = 2, /* follow the replay rings, then run free */
+	FTMB_MODE_REPLAY_UNORDERED = 3, /* debug only, the negative control:
+					 * replay ignoring the logged order */
 };
 
 struct ftmb_region_header {

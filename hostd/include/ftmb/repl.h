@@ -23,7 +23,9 @@
  *   ACK        u16 n | u16 0 | u32 0 | u64 in[n] | u64 pal[n]   (durable vector)
  *   HEARTBEAT  u64 seq | u64 time_ns | u32 state | u32 0
  *
- * The first frame on a connection is HELLO, in both directions. ACKs are
+ * The first frame on a connection is HELLO, in both directions. A hostd's
+ * HELLO (role FTMB_ROLE_HOSTD) names the host in instance, with n_threads =
+ * n_vars = 1 and generation = the daemon's start time in microseconds. ACKs are
  * cumulative. A receiver that finds any error closes the connection and logs
  * ftmb_strerror() of it; nothing a peer sends can crash it.
  */
@@ -53,6 +55,14 @@ enum ftmb_repl_type {
 	FTMB_REPL_CUT = 5,
 	FTMB_REPL_ACK = 6,
 	FTMB_REPL_HEARTBEAT = 7,
+};
+
+/* The state a HEARTBEAT's sender reports. */
+enum ftmb_hb_state {
+	FTMB_HB_PROBE = 0,   /* a measurement probe (ftmb-ping) */
+	FTMB_HB_PRIMARY = 1, /* a primary hostd, running */
+	FTMB_HB_BACKUP = 2,  /* a backup's echo */
+	FTMB_HB_LEAVING = 3, /* a hostd stopping on purpose: not a failure */
 };
 
 enum ftmb_repl_role {

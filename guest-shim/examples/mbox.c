@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+
+#include "mbox.h"
+#include "pktio.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+/* Polling threads share two cores with ftmb-vhost and the traffic source:
+ * after a run of empty polls, sleep, doubling up to 50 us. */
+static void idle_backoff(unsigned *idle)
+{
+	struct timespec ts = { 0, 0 };
+
+	if (++*idle < 64)
+		return;
+	ts.tv_nsec = 1000L << (*idle - 64 < 6 ? *idle - 64 : 6);
+	if (ts.tv_nsec > 50000)
+		ts.tv_nsec = 50000;
+	nanosleep(&ts, NULL);
+}
+
+static void handle_burst(struct mbox_thread *t, struct pktio_buf *bufs, uint32_t n)
+{
+	struct pktio *io = t->mb->io;
+	struct pktio_buf out[PKTIO_BURST];
+	uint32_t n_out = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct pktio_buf *b = &bufs[i];
+		int len = ftmb_rx(t->ft, b->data, b->len);
+
+		if (len < 0) {
+			t->untagged++;
+			pktio_drop(io, t->idx, b);
+			continue;
+		}
+		b->len = (uint32_t)len;
+		if (!t->mb->ops->process(t, b->data, &b->len, b->room)) {
+			t->dropped++;
+			pktio_drop(io, t->idx, b);
+			continue;
+		}
+		len = ftmb_tx(t->ft, b->data, b->len, b->room);
+		if (len < 0) {
+			t->dropped++;
+			pktio_drop(io, t->idx, b);
+			continue;
+		}
+		b->len = (uint32_t)len;
+		out[n_out++] = *b;
+	}
+	if (n_out) {
+		uint32_t sent = pktio_tx(io, t->idx, out, n_out);
+
+		t->tx += sent;
+		t->tx_failed += n_out - sent;
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct mbox_thread *t = arg;
+	struct pktio_buf bufs[PKTIO_BURST];
+	unsigned idle = 0;
+	int err;
+
+	prctl(PR_SET_TIMERSLACK, 1UL);
+	err = t->mb->io->drv->thread_init(t->mb->io, t->idx);
+	if (!err)
+		err = ftmb_thread_register(t->mb->ftmb, t->idx, &t->ft);
+	if (!err && t->mb->ops->thread_setup)
+		err = t->mb->ops->thread_setup(t);
+	if (err) {
+		fprintf(stderr, "%s: thread %u: setup failed: %s\n", t->mb->ops->name, t->idx,
+			ftmb_strerror(err));
+		stopping = 1;
+		return NULL;
+	}
+	while (!stopping) {
+		uint32_t n = pktio_rx(t->mb->io, t->idx, bufs, PKTIO_BURST);
+
+		if (!n) {
+			idle_backoff(&idle);
+			continue;
+		}
+		idle = 0;
+		t->rx += n;
+		handle_burst(t, bufs, n);
+	}
+	return NULL;
+}
+
+static void print_summary(const struct mbox *mb, gboolean json)
+{
+	for (uint32_t i = 0; i < mb->n_threads; i++) {
+		const struct mbox_thread *t = &mb->threads[i];
+		struct ftmb_thread_stats st = { 0 };
+
+		if (t->ft)
+			ftmb_thread_stats(t->ft, &st);
+		if (json)
+			printf("{\"mb\":\"%s\",\"thread\":%u,\"rx\":%lu,\"tx\":%lu,\"dropped\":%lu,"
+			       "\"untagged\":%lu,\"tx_failed\":%lu,\"events\":%lu,\"replayed\":%lu,"
+			       "\"free\":%s}\n",
+			       mb->ops->name, i, t->rx, t->tx, t->dropped, t->untagged, t->tx_failed,
+			       st.events, st.replayed, st.free ? "true" : "false");
+		else
+			fprintf(stderr,
+				"%s: thread %u: rx %lu tx %lu dropped %lu untagged %lu tx-failed %lu "
+				"events %lu replayed %lu%s\n",
+				mb->ops->name, i, t->rx, t->tx, t->dropped, t->untagged, t->tx_failed,
+				st.events, st.replayed, st.free ? " (running free)" : "");
+	}
+}
+
+static int parse_options(int *argc, char ***argv, const struct mbox_ops *ops, gint *threads,
+			 gchar **io, gchar **region, gboolean *json)
+{
+	GOptionEntry entries[] = {
+		{ "threads", 't', 0, G_OPTION_ARG_INT, threads, "worker threads = queue pairs", "N" },
+		{ "io", 'i', 0, G_OPTION_ARG_STRING, io,
+		  "packet I/O: afpacket:IFACE or dpdk:EAL-ARGS", "SPEC" },
+		{ "region", 'r', 0, G_OPTION_ARG_FILENAME, region,
+		  "shared region file (default: $FTMB_REGION, else the ivshmem device)", "PATH" },
+		{ "json", 0, 0, G_OPTION_ARG_NONE, json, "print the exit summary as JSON", NULL },
+		G_OPTION_ENTRY_NULL
+	};
+	GOptionContext *ctx = g_option_context_new(NULL);
+	GError *err = NULL;
+	gboolean ok;
+
+	g_option_context_set_summary(ctx, ops->summary);
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (ops->options)
+		g_option_context_add_main_entries(ctx, ops->options, NULL);
+	ok = g_option_context_parse(ctx, argc, argv, &err);
+	g_option_context_free(ctx);
+	if (!ok) {
+		fprintf(stderr, "%s: %s (see --help)\n", ops->name, err->message);
+		g_error_free(err);
+		return -EINVAL;
+	}
+	if (!*io || *threads < 1 || *threads > (gint)FTMB_MAX_THREADS) {
+		fprintf(stderr, "%s: need --io SPEC and 1 <= --threads <= %u (see --help)\n",
+			ops->name, FTMB_MAX_THREADS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int attach(struct mbox *mb, const char *region)
+{
+	int err = ftmb_attach(region, &mb->ftmb);
+
+	if (err) {
+		fprintf(stderr, "%s: cannot attach to the shared region %s: %s\n", mb->ops->name,
+			region ? region : "($FTMB_REGION or ivshmem)",
+			ftmb_strerror(err));
+		return err;
+	}
+	if (ftmb_n_threads(mb->ftmb) < mb->n_threads) {
+		fprintf(stderr, "%s: the region serves %u threads, asked for %u\n", mb->ops->name,
+			ftmb_n_threads(mb->ftmb), mb->n_threads);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int mbox_main(int argc, char **argv, const struct mbox_ops *ops)
+{
+	static struct mbox mb;
+	pthread_t tids[FTMB_MAX_THREADS];
+	gint threads = 1;
+	gchar *io = NULL, *region = NULL;
+	gboolean json = FALSE;
+	uint32_t started = 0;
+
+	mb.ops = ops;
+	if (parse_options(&argc, &argv, ops, &threads, &io, &region, &json))
+		return 2;
+	mb.n_threads = (uint32_t)threads;
+	if (attach(&mb, region) || (ops->setup && ops->setup(&mb)))
+		return 1;
+	if (pktio_open(io, mb.n_threads, &mb.io))
+		return 1;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	for (; started < mb.n_threads; started++) {
+		mb.threads[started] = (struct mbox_thread){ .mb = &mb, .idx = started };
+		if (pthread_create(&tids[started], NULL, worker_main, &mb.threads[started]))
+			break;
+	}
+	fprintf(stderr, "%s: running %u threads, mode %d\n", ops->name, started,
+		ftmb_mode(mb.ftmb));
+	for (uint32_t i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	print_summary(&mb, json);
+	pktio_close(mb.io);
+	ftmb_detach(mb.ftmb);
+	return started == mb.n_threads ? 0 : 1;
+}

@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* ftmb-hostd's configuration (format in config.h). */
+#include <stdarg.h>
+#include <string.h>
+
+#include "config.h"
+#include "ftmb/repl.h"
+
+#define INSTANCE_GROUP "instance "
+
+G_GNUC_PRINTF(2, 3)
+static gboolean invalid(GError **error, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error_literal(error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE, msg);
+	g_free(msg);
+	return FALSE;
+}
+
+gboolean hostd_valid_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > FTMB_INSTANCE_MAX)
+		return FALSE;
+	for (size_t i = 0; i < len; i++)
+		if (!g_ascii_isalnum(name[i]) && !strchr("-_.", name[i]))
+			return FALSE;
+	return TRUE;
+}
+
+const char *hostd_policy_name(enum hostd_policy p)
+{
+	return p == HOSTD_POLICY_DEGRADE ? "degrade" : "halt";
+}
+
+static void free_peer(gpointer p)
+{
+	struct hostd_peer_cfg *peer = p;
+
+	g_free(peer->name);
+	g_free(peer->address_text);
+	g_free(peer);
+}
+
+static void free_instance(gpointer p)
+{
+	struct hostd_instance_cfg *inst = p;
+
+	g_free(inst->name);
+	g_free(inst->primary);
+	g_free(inst->backup);
+	g_strfreev(inst->replica_vhost);
+	g_strfreev(inst->replica_middlebox);
+	g_free(inst);
+}
+
+struct hostd_config *hostd_config_new(void)
+{
+	struct hostd_config *cfg = g_new0(struct hostd_config, 1);
+
+	cfg->name = g_strdup(g_get_host_name());
+	cfg->listen_text = g_strdup("0.0.0.0:7400");
+	cfg->control_socket = g_strdup("/run/ftmb/hostd.sock");
+	cfg->state_dir = g_strdup("/run/ftmb");
+	cfg->heartbeat_interval_ms = 5;
+	cfg->failure_timeout_ms = 30;
+	cfg->max_log_mb = 256;
+	cfg->max_instances = 64;
+	cfg->peers = g_ptr_array_new_with_free_func(free_peer);
+	cfg->instances = g_ptr_array_new_with_free_func(free_instance);
+	return cfg;
+}
+
+void hostd_config_free(struct hostd_config *cfg)
+{
+	if (!cfg)
+		return;
+	g_free(cfg->name);
+	g_free(cfg->listen_text);
+	g_free(cfg->control_socket);
+	g_free(cfg->state_dir);
+	g_ptr_array_free(cfg->peers, TRUE);
+	g_ptr_array_free(cfg->instances, TRUE);
+	g_free(cfg);
+}
+
+const struct hostd_peer_cfg *hostd_config_peer(const struct hostd_config *cfg, const char *name)
+{
+	for (guint i = 0; i < cfg->peers->len; i++) {
+		const struct hostd_peer_cfg *p = g_ptr_array_index(cfg->peers, i);
+
+		if (strcmp(p->name, name) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+const struct hostd_instance_cfg *hostd_config_instance(const struct hostd_config *cfg,
+							 const char *name)
+{
+	for (guint i = 0; i < cfg->instances->len; i++) {
+		const struct hostd_instance_cfg *inst = g_ptr_array_index(cfg->instances, i);
+
+		if (strcmp(inst->name, name) == 0)
+			return inst;
+	}
+	return NULL;
+}
+
+static void set_peer(struct hostd_config *cfg, const char *name, const char *address)
+{
+	struct hostd_peer_cfg *p = (struct hostd_peer_cfg *)hostd_config_peer(cfg, name);
+
+	if (!p) {
+		p = g_new0(struct hostd_peer_cfg, 1);
+		p->name = g_strdup(name);
+		g_ptr_array_add(cfg->peers, p);
+	}
+	g_free(p->address_text);
+	p->address_text = g_strdup(address);
+}
+
+gboolean hostd_config_add_peer(struct hostd_config *cfg, const char *spec, GError **error)
+{
+	const char *eq = strchr(spec, '=');
+	char *name;
+
+	if (!eq || eq == spec || eq[1] == '\0')
+		return invalid(error, "--peer \"%s\": write NAME=ADDRESS:PORT, e.g. hostA=192.0.2.1:7400",
+			       spec);
+	name = g_strndup(spec, (gsize)(eq - spec));
+	set_peer(cfg, name, eq + 1);
+	g_free(name);
+	return TRUE;
+}
+
+/* Every key in group must be one of known (NULL-terminated): a typo in a
+ * failover setting must not pass silently. */
+static gboolean check_keys(GKeyFile *kf, const char *group, const char *const *known,
+			   GError **error)
+{
+	char **keys = g_key_file_get_keys(kf, group, NULL, NULL);
+	gboolean ok = TRUE;
+
+	for (char **k = keys; ok && k && *k; k++)
+		if (!g_strv_contains(known, *k))
+			ok = invalid(error, "[%s]: unknown key \"%s\"", group, *k);
+	g_strfreev(keys);
+	return ok;
+}
+
+/* Replaces *dst with the key's string value when the key is present. */
+static gboolean take_string(GKeyFile *kf, const char *group, const char *key, char **dst,
+			    GError **error)
+{
+	GError *err = NULL;
+	char *v = g_key_file_get_string(kf, group, key, &err);
+
+	if (err && err->code == G_KEY_FILE_ERROR_KEY_NOT_FOUND) {
+		g_error_free(err);
+		return TRUE;
+	}
+	if (err) {
+		g_propagate_prefixed_error(error, err, "[%s] %s: ", group, key);
+		return FALSE;
+	}
+	g_free(*dst);
+	*dst = v;
+	return TRUE;
+}
+
+static gboolean take_uint(GKeyFile *kf, const char *group, const char *key, guint min, guint max,
+			  guint *dst, GError **error)
+{
+	char *text = NULL;
+	guint64 v;
+	gboolean ok = TRUE;
+
+	if (!take_string(kf, group, key, &text, error))
+		return FALSE;
+	if (text && !g_ascii_string_to_unsigned(text, 10, min, max, &v, NULL))
+		ok = invalid(error, "[%s] %s = \"%s\": expected a whole number from %u to %u", group,
+			     key, text, min, max);
+	else if (text)
+		*dst = (guint)v;
+	g_free(text);
+	return ok;
+}
+
+static gboolean take_argv(GKeyFile *kf, const char *group, const char *key, char ***dst,
+			  GError **error)
+{
+	char *text = NULL;
+	GError *err = NULL;
+
+	if (!take_string(kf, group, key, &text, error))
+		return FALSE;
+	if (!text)
+		return TRUE;
+	g_strfreev(*dst);
+	*dst = NULL;
+	if (!g_shell_parse_argv(text, NULL, dst, &err)) {
+		invalid(error, "[%s] %s = \"%s\": not a command line: %s", group, key, text,
+			err->message);
+		g_error_free(err);
+		g_free(text);
+		return FALSE;
+	}
+	g_free(text);
+	return TRUE;
+}
+
+static gboolean load_hostd(struct hostd_config *cfg, GKeyFile *kf, GError **error)
+{
+	static const char *const known[] = { "name",		      "listen",
+					     "control_socket",	      "state_dir",
+					     "heartbeat_interval_ms", "failure_timeout_ms",
+					     "max_log_mb",	      "max_instances",
+					     NULL };
+	const char *g = "hostd";
+
+	if (!g_key_file_has_group(kf, g))
+		return TRUE;
+	return check_keys(kf, g, known, error) && take_string(kf, g, "name", &cfg->name, error) &&
+	       take_string(kf, g, "listen", &cfg->listen_text, error) &&
+	       take_string(kf, g, "control_socket", &cfg->control_socket, error) &&
+	       take_string(kf, g, "state_dir", &cfg->state_dir, error) &&
+	       take_uint(kf, g, "heartbeat_interval_ms", 1, 10000, &cfg->heartbeat_interval_ms,
+			 error) &&
+	       take_uint(kf, g, "failure_timeout_ms", 2, 600000, &cfg->failure_timeout_ms, error) &&
+	       take_uint(kf, g, "max_log_mb", 1, 1u << 20, &cfg->max_log_mb, error) &&
+	       take_uint(kf, g, "max_instances", 1, 4096, &cfg->max_instances, error);
+}
+
+static gboolean load_peers(struct hostd_config *cfg, GKeyFile *kf, GError **error)
+{
+	char **keys = g_key_file_get_keys(kf, "peers", NULL, NULL);
+	gboolean ok = TRUE;
+
+	for (char **k = keys; ok && k && *k; k++) {
+		char *address = g_key_file_get_string(kf, "peers", *k, error);
+
+		ok = address != NULL;
+		if (ok)
+			set_peer(cfg, *k, address);
+		g_free(address);
+	}
+	g_strfreev(keys);
+	return ok;
+}
+
+static gboolean take_policy(GKeyFile *kf, const char *group, enum hostd_policy *dst,
+			    GError **error)
+{
+	char *text = NULL;
+	gboolean ok = TRUE;
+
+	if (!take_string(kf, group, "on_backup_lost", &text, error))
+		return FALSE;
+	if (!text || strcmp(text, "halt") == 0)
+		*dst = HOSTD_POLICY_HALT;
+	else if (strcmp(text, "degrade") == 0)
+		*dst = HOSTD_POLICY_DEGRADE;
+	else
+		ok = invalid(error, "[%s] on_backup_lost = \"%s\": expected halt or degrade", group,
+			     text);
+	g_free(text);
+	return ok;
+}
+
+static gboolean load_instance(struct hostd_config *cfg, GKeyFile *kf, const char *group,
+			      GError **error)
+{
+	static const char *const known[] = { "primary",	       "backup",
+					     "on_backup_lost",	       "replica_vhost",
+					     "replica_middlebox", NULL };
+	struct hostd_instance_cfg *inst = g_new0(struct hostd_instance_cfg, 1);
+
+	inst->name = g_strdup(group + strlen(INSTANCE_GROUP));
+	g_ptr_array_add(cfg->instances, inst);
+	return check_keys(kf, group, known, error) &&
+	       take_string(kf, group, "primary", &inst->primary, error) &&
+	       take_string(kf, group, "backup", &inst->backup, error) &&
+	       take_policy(kf, group, &inst->on_backup_lost, error) &&
+	       take_argv(kf, group, "replica_vhost", &inst->replica_vhost, error) &&
+	       take_argv(kf, group, "replica_middlebox", &inst->replica_middlebox, error);
+}
+
+gboolean hostd_config_load_keyfile(struct hostd_config *cfg, GKeyFile *kf, GError **error)
+{
+	char **groups = g_key_file_get_groups(kf, NULL);
+	gboolean ok = load_hostd(cfg, kf, error) && load_peers(cfg, kf, error);
+
+	for (char **g = groups; ok && *g; g++) {
+		if (g_str_has_prefix(*g, INSTANCE_GROUP))
+			ok = load_instance(cfg, kf, *g, error);
+		else if (strcmp(*g, "hostd") != 0 && strcmp(*g, "peers") != 0)
+			ok = invalid(error, "unknown section [%s]: expected [hostd], [peers] or "
+					    "[instance NAME]", *g);
+	}
+	g_strfreev(groups);
+	return ok;
+}
+
+gboolean hostd_config_load_data(struct hostd_config *cfg, const char *data, GError **error)
+{
+	GKeyFile *kf = g_key_file_new();
+	gboolean ok = g_key_file_load_from_data(kf, data, (gsize)-1, G_KEY_FILE_NONE, error) &&
+		      hostd_config_load_keyfile(cfg, kf, error);
+
+	g_key_file_free(kf);
+	return ok;
+}
+
+gboolean hostd_config_load_file(struct hostd_config *cfg, const char *path, GError **error)
+{
+	GKeyFile *kf = g_key_file_new();
+	gboolean ok = g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, error) &&
+		      hostd_config_load_keyfile(cfg, kf, error);
+
+	if (!ok)
+		g_prefix_error(error, "%s: ", path);
+	g_key_file_free(kf);
+	return ok;
+}
+
+/* A host named by an instance must be this one or a trusted peer. */
+static gboolean check_host_ref(const struct hostd_config *cfg, const char *inst, const char *key,
+			       const char *host, GError **error)
+{
+	if (!host)
+		return invalid(error, "[instance %s]: %s is not set", inst, key);
+	if (strcmp(host, cfg->name) != 0 && !hostd_config_peer(cfg, host))
+		return invalid(error, "[instance %s] %s = %s: not this host (%s) nor a peer in [peers]",
+			       inst, key, host, cfg->name);
+	return TRUE;
+}
+
+static gboolean argv_mentions(char **argv, const char *word)
+{
+	for (char **a = argv; a && *a; a++)
+		if (strstr(*a, word))
+			return TRUE;
+	return FALSE;
+}
+
+static gboolean validate_instance(const struct hostd_config *cfg,
+				  const struct hostd_instance_cfg *inst, GError **error)
+{
+	const char *n = inst->name;
+
+	if (!hostd_valid_name(n))
+		return invalid(error, "[instance %s]: instance names are 1 to %u of A-Z a-z 0-9 . _ -",
+			       n, FTMB_INSTANCE_MAX);
+	if (!check_host_ref(cfg, n, "primary", inst->primary, error) ||
+	    !check_host_ref(cfg, n, "backup", inst->backup, error))
+		return FALSE;
+	if (strcmp(inst->primary, inst->backup) == 0)
+		return invalid(error, "[instance %s]: primary and backup are both %s; a backup must "
+				      "be another failure domain", n, inst->primary);
+	if (strcmp(inst->backup, cfg->name) != 0)
+		return TRUE;
+	if (!inst->replica_vhost)
+		return invalid(error, "[instance %s]: this host (%s) is its backup, so replica_vhost "
+				      "(the ftmb-vhost replay command, with %%LOG%%) must be set",
+			       n, cfg->name);
+	if (!argv_mentions(inst->replica_vhost, "%LOG%"))
+		return invalid(error, "[instance %s] replica_vhost: the command must pass %%LOG%% "
+				      "(the replay file) to ftmb-vhost", n);
+	return TRUE;
+}
+
+static gboolean validate_peers(struct hostd_config *cfg, GError **error)
+{
+	for (guint i = 0; i < cfg->peers->len; i++) {
+		struct hostd_peer_cfg *p = g_ptr_array_index(cfg->peers, i);
+
+		if (!hostd_valid_name(p->name))
+			return invalid(error, "[peers] %s: peer names are 1 to %u of A-Z a-z 0-9 . _ -",
+				       p->name, FTMB_INSTANCE_MAX);
+		if (!net_parse_address(p->address_text, HOSTD_DEFAULT_PORT, &p->address, error)) {
+			g_prefix_error(error, "[peers] %s: ", p->name);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+gboolean hostd_config_validate(struct hostd_config *cfg, GError **error)
+{
+	if (!hostd_valid_name(cfg->name))
+		return invalid(error, "[hostd] name = \"%s\": host names are 1 to %u of A-Z a-z 0-9 . _ - "
+				      "(set name or --name)", cfg->name, FTMB_INSTANCE_MAX);
+	if (cfg->failure_timeout_ms < 2 * cfg->heartbeat_interval_ms)
+		return invalid(error, "failure_timeout_ms (%u) must be at least twice "
+				      "heartbeat_interval_ms (%u), or one late heartbeat is a failure",
+			       cfg->failure_timeout_ms, cfg->heartbeat_interval_ms);
+	if (!g_path_is_absolute(cfg->control_socket) || !g_path_is_absolute(cfg->state_dir))
+		return invalid(error, "control_socket (%s) and state_dir (%s) must be absolute paths",
+			       cfg->control_socket, cfg->state_dir);
+	if (!net_parse_address(cfg->listen_text, HOSTD_DEFAULT_PORT, &cfg->listen, error)) {
+		g_prefix_error(error, "[hostd] listen: ");
+		return FALSE;
+	}
+	if (!validate_peers(cfg, error))
+		return FALSE;
+	for (guint i = 0; i < cfg->instances->len; i++)
+		if (!validate_instance(cfg, g_ptr_array_index(cfg->instances, i), error))
+			return FALSE;
+	return TRUE;
+}

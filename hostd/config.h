@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ftmb-hostd's configuration: a GKeyFile (default /etc/ftmb/hostd.conf), then
+ * command-line overrides, then one validation pass that says exactly which
+ * key is wrong and what would be right. The same file can be installed on
+ * every host: each host finds its own name in it and takes the primary role
+ * for the instances whose primary it is, the backup role for the others.
+ *
+ *   [hostd]
+ *   name = hostB                      # this host (default: the host name)
+ *   listen = 0.0.0.0:7400             # replication and heartbeats
+ *   control_socket = /run/ftmb/hostd.sock
+ *   state_dir = /run/ftmb             # replay files and replica logs
+ *   heartbeat_interval_ms = 5
+ *   failure_timeout_ms = 30
+ *   max_log_mb = 256                  # per protected instance
+ *   max_instances = 64
+ *
+ *   [peers]                           # the hosts this one trusts
+ *   hostA = 192.0.2.1:7400
+ *   hostB = 192.0.2.2:7400
+ *
+ *   [instance nat1]
+ *   primary = hostA
+ *   backup = hostB
+ *   on_backup_lost = halt             # or degrade
+ *   replica_vhost = ftmb-vhost --replay %LOG% ...     # %LOG%: the replay file
+ *   replica_middlebox = /usr/lib/ftmb/nat ...         # %INSTANCE%: the name
+ *
+ * Without [peers], the daemon accepts replication streams from any address
+ * (and says so loudly at start); with it, only from the listed addresses.
+ */
+#ifndef HOSTD_CONFIG_H
+#define HOSTD_CONFIG_H
+
+#include <glib.h>
+
+#include "net.h"
+
+enum hostd_policy {
+	HOSTD_POLICY_HALT,    /* the primary stops releasing while its backup is lost */
+	HOSTD_POLICY_DEGRADE, /* it releases unprotected, loudly */
+};
+
+struct hostd_peer_cfg {
+	char *name;
+	char *address_text;
+	struct net_address address;
+};
+
+struct hostd_instance_cfg {
+	char *name;
+	char *primary; /* a peer name, or this host's */
+	char *backup;
+	enum hostd_policy on_backup_lost;
+	char **replica_vhost;     /* argv, NULL when unset */
+	char **replica_middlebox; /* argv, NULL when unset */
+};
+
+struct hostd_config {
+	char *name;
+	char *listen_text;
+	struct net_address listen;
+	char *control_socket;
+	char *state_dir;
+	guint heartbeat_interval_ms;
+	guint failure_timeout_ms;
+	guint max_log_mb;
+	guint max_instances;
+	GPtrArray *peers;     /* struct hostd_peer_cfg * */
+	GPtrArray *instances; /* struct hostd_instance_cfg * */
+};
+
+/* The defaults, before any file or option. */
+struct hostd_config *hostd_config_new(void);
+void hostd_config_free(struct hostd_config *cfg);
+
+/* Reads a key file (from a path, or from memory for tests) over cfg. */
+gboolean hostd_config_load_file(struct hostd_config *cfg, const char *path, GError **error);
+gboolean hostd_config_load_data(struct hostd_config *cfg, const char *data, GError **error);
+gboolean hostd_config_load_keyfile(struct hostd_config *cfg, GKeyFile *kf, GError **error);
+
+/* Adds or replaces a trusted peer from "NAME=ADDRESS" (the --peer option). */
+gboolean hostd_config_add_peer(struct hostd_config *cfg, const char *spec, GError **error);
+
+/* Checks everything and resolves addresses; call once after all overrides. */
+gboolean hostd_config_validate(struct hostd_config *cfg, GError **error);
+
+const struct hostd_peer_cfg *hostd_config_peer(const struct hostd_config *cfg, const char *name);
+const struct hostd_instance_cfg *hostd_config_instance(const struct hostd_config *cfg,
+							 const char *name);
+
+/* A name usable on the wire (HELLO): 1..63 of [A-Za-z0-9._-]. */
+gboolean hostd_valid_name(const char *name);
+
+const char *hostd_policy_name(enum hostd_policy p);
+
+#endif

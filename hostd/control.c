@@ -1,0 +1,527 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The control socket (protocol in CONTROL.md): a UNIX stream socket, mode
+ * 0600, that serves only root (SO_PEERCRED uid 0). Each request is one line
+ * of JSON, {"cmd":"status"|"list"|"stats"}; each answer is one line of JSON
+ * with "ok": true and the data, or "ok": false and "error". Requests are few
+ * and small: a client is served synchronously, and its socket blocks for at
+ * most a second on write.
+ */
+#include <errno.h>
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "hostd.h"
+
+#define MAX_REQUEST 65536u
+#define MAX_CLIENTS 16u
+
+struct control {
+	struct hostd *h;
+	int fd;
+	guint tag;
+	guint clients;
+};
+
+struct client {
+	struct control *ctl;
+	int fd;
+	guint tag;
+	GString *in;
+};
+
+/* Appends "in" and "pal" arrays of a vector's n entries. */
+static void add_vector(JsonBuilder *b, const struct ftmb_vclock *vc, uint16_t n)
+{
+	json_builder_set_member_name(b, "in");
+	json_builder_begin_array(b);
+	for (uint16_t i = 0; i < n; i++)
+		json_builder_add_int_value(b, (gint64)vc->in[i]);
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "pal");
+	json_builder_begin_array(b);
+	for (uint16_t i = 0; i < n; i++)
+		json_builder_add_int_value(b, (gint64)vc->pal[i]);
+	json_builder_end_array(b);
+}
+
+static void add_string(JsonBuilder *b, const char *name, const char *value)
+{
+	json_builder_set_member_name(b, name);
+	if (value)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
+}
+
+static void add_int(JsonBuilder *b, const char *name, gint64 value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_int_value(b, value);
+}
+
+static void add_bool(JsonBuilder *b, const char *name, gboolean value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_boolean_value(b, value);
+}
+
+/* A duration in ms, or null when either end is unknown. */
+static void add_ms(JsonBuilder *b, const char *name, int64_t from_us, int64_t to_us)
+{
+	json_builder_set_member_name(b, name);
+	if (from_us && to_us)
+		json_builder_add_double_value(b, (double)(to_us - from_us) / 1000.0);
+	else
+		json_builder_add_null_value(b);
+}
+
+/* A wall-clock time as ISO 8601 (UTC, µs), or null. */
+static void add_time(JsonBuilder *b, const char *name, int64_t wall_us)
+{
+	GDateTime *sec, *t;
+	char *text;
+
+	if (!wall_us) {
+		add_string(b, name, NULL);
+		return;
+	}
+	sec = g_date_time_new_from_unix_utc(wall_us / G_USEC_PER_SEC);
+	t = g_date_time_add(sec, wall_us % G_USEC_PER_SEC);
+	text = g_date_time_format_iso8601(t);
+	add_string(b, name, text);
+	g_free(text);
+	g_date_time_unref(t);
+	g_date_time_unref(sec);
+}
+
+static enum instance_state current_state(struct hostd *h, const struct instance *inst)
+{
+	if (inst->cfg && strcmp(inst->cfg->primary, h->cfg->name) == 0)
+		return heartbeat_instance_state(h, inst);
+	return inst->state;
+}
+
+static void add_replicas(JsonBuilder *b, const struct failover_timeline *tl)
+{
+	static const char *const what[2] = { "vhost", "middlebox" };
+
+	json_builder_set_member_name(b, "replicas");
+	json_builder_begin_array(b);
+	for (int i = 0; i < 2; i++) {
+		if (!tl->pid[i])
+			continue;
+		json_builder_begin_object(b);
+		add_string(b, "what", what[i]);
+		add_int(b, "pid", tl->pid[i]);
+		add_bool(b, "running", !tl->exited[i]);
+		if (tl->exited[i])
+			add_int(b, "wait_status", tl->exit_status[i]);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+}
+
+static void add_failover(JsonBuilder *b, const struct instance *inst)
+{
+	const struct failover_timeline *tl = &inst->failover;
+
+	json_builder_set_member_name(b, "failover");
+	if (!tl->detected_us) {
+		json_builder_add_null_value(b);
+		return;
+	}
+	json_builder_begin_object(b);
+	add_string(b, "reason", tl->reason);
+	add_time(b, "last_heartbeat_at", tl->last_heartbeat_wall_us);
+	add_time(b, "detected_at", tl->detected_wall_us);
+	add_ms(b, "detection_ms", tl->last_heartbeat_us, tl->detected_us);
+	add_string(b, "replay_file", tl->dump_path);
+	add_ms(b, "dump_ms", tl->detected_us, tl->dumped_us);
+	add_time(b, "replica_started_at", tl->started_wall_us);
+	add_ms(b, "replica_start_ms", tl->detected_us, tl->started_us);
+	add_replicas(b, tl);
+	json_builder_end_object(b);
+}
+
+static void add_log(JsonBuilder *b, const struct instance *inst)
+{
+	struct ftmb_repl_vector durable;
+	const struct logstore *log = &inst->log;
+
+	add_int(b, "generation", (gint64)log->hello.generation);
+	add_int(b, "n_threads", log->hello.n_threads);
+	add_int(b, "n_vars", log->hello.n_vars);
+	logstore_durable(log, &durable);
+	json_builder_set_member_name(b, "durable");
+	json_builder_begin_object(b);
+	add_vector(b, &durable.vc, durable.n);
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "cut");
+	if (log->last_cut.n) {
+		json_builder_begin_object(b);
+		add_int(b, "ckpt_seq", (gint64)log->last_cut.ckpt_seq);
+		add_vector(b, &log->last_cut.vc, log->last_cut.n);
+		json_builder_end_object(b);
+	} else {
+		json_builder_add_null_value(b);
+	}
+	add_int(b, "log_bytes", (gint64)log->bytes);
+}
+
+static void add_instance_status(JsonBuilder *b, struct hostd *h, const struct instance *inst)
+{
+	enum instance_state st = current_state(h, inst);
+
+	json_builder_begin_object(b);
+	add_string(b, "name", inst->name);
+	add_string(b, "role", instance_role(inst));
+	add_string(b, "state", instance_state_name(st));
+	add_bool(b, "unprotected", st == INST_REPLICA_LIVE || st == INST_BACKUP_LOST);
+	add_string(b, "primary", inst->cfg ? inst->cfg->primary : NULL);
+	add_string(b, "backup", st == INST_REPLICA_LIVE ? NULL : inst->cfg ? inst->cfg->backup
+									   : h->cfg->name);
+	add_string(b, "on_backup_lost",
+		   inst->cfg ? hostd_policy_name(inst->cfg->on_backup_lost) : NULL);
+	add_string(b, "stream_peer", inst->stream ? inst->stream_peer : NULL);
+	add_string(b, "last_error", inst->last_error);
+	if (inst->have_log)
+		add_log(b, inst);
+	add_failover(b, inst);
+	json_builder_end_object(b);
+}
+
+static void add_peer_status(JsonBuilder *b, const struct peer *p)
+{
+	json_builder_begin_object(b);
+	add_string(b, "name", p->cfg->name);
+	add_string(b, "address", p->cfg->address_text);
+	json_builder_set_member_name(b, "as_primary");
+	json_builder_begin_object(b);
+	add_bool(b, "connected", p->hb_in != NULL);
+	add_int(b, "heartbeats", (gint64)p->heartbeats_in);
+	add_ms(b, "last_heartbeat_ms_ago", p->last_heartbeat_us,
+	       p->last_heartbeat_us ? g_get_monotonic_time() : 0);
+	add_bool(b, "leaving", p->leaving);
+	add_bool(b, "failed", p->failed);
+	add_string(b, "failure", p->failure);
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "as_backup");
+	json_builder_begin_object(b);
+	add_bool(b, "backs_us_up", p->backs_us_up);
+	add_bool(b, "connected", p->hb_out_up);
+	add_bool(b, "backup_lost", p->backup_lost);
+	add_int(b, "echoes", (gint64)p->echoes);
+	add_int(b, "rtt_last_us", p->rtt_last_us);
+	add_int(b, "rtt_min_us", p->rtt_min_us);
+	add_int(b, "rtt_max_us", p->rtt_max_us);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+}
+
+static gint by_name(gconstpointer a, gconstpointer b)
+{
+	return strcmp(((const struct instance *)a)->name, ((const struct instance *)b)->name);
+}
+
+/* Instances in name order, so that answers are stable. */
+static GList *sorted_instances(struct hostd *h)
+{
+	return g_list_sort(g_hash_table_get_values(h->instances), by_name);
+}
+
+static void answer_status(JsonBuilder *b, struct hostd *h)
+{
+	GList *all = sorted_instances(h);
+	GHashTableIter it;
+	gpointer v;
+
+	add_string(b, "host", h->cfg->name);
+	add_int(b, "generation", (gint64)h->generation);
+	add_ms(b, "uptime_ms", h->started_us, g_get_monotonic_time());
+	add_string(b, "listen", h->cfg->listen_text);
+	add_int(b, "heartbeat_interval_ms", h->cfg->heartbeat_interval_ms);
+	add_int(b, "failure_timeout_ms", h->cfg->failure_timeout_ms);
+	json_builder_set_member_name(b, "peers");
+	json_builder_begin_array(b);
+	g_hash_table_iter_init(&it, h->peers);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		add_peer_status(b, v);
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "instances");
+	json_builder_begin_array(b);
+	for (GList *l = all; l; l = l->next)
+		add_instance_status(b, h, l->data);
+	json_builder_end_array(b);
+	g_list_free(all);
+}
+
+static void answer_list(JsonBuilder *b, struct hostd *h)
+{
+	GList *all = sorted_instances(h);
+
+	json_builder_set_member_name(b, "instances");
+	json_builder_begin_array(b);
+	for (GList *l = all; l; l = l->next) {
+		const struct instance *inst = l->data;
+
+		json_builder_begin_object(b);
+		add_string(b, "name", inst->name);
+		add_string(b, "role", instance_role(inst));
+		add_string(b, "state", instance_state_name(current_state(h, inst)));
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	g_list_free(all);
+}
+
+static void add_instance_stats(JsonBuilder *b, const struct instance *inst)
+{
+	const struct logstore *log = &inst->log;
+	guint64 held_in = 0, held_pal = 0;
+
+	for (uint16_t i = 0; inst->have_log && i < log->hello.n_threads; i++) {
+		held_in += logstore_held(&log->in[i]);
+		held_pal += logstore_held(&log->pal[i]);
+	}
+	json_builder_begin_object(b);
+	add_string(b, "name", inst->name);
+	add_int(b, "streams", (gint64)inst->streams);
+	add_int(b, "stream_errors", (gint64)inst->stream_errors);
+	add_int(b, "acks_sent", (gint64)inst->acks_sent);
+	add_int(b, "inputs", (gint64)log->stats.inputs);
+	add_int(b, "pal_records", (gint64)log->stats.pal_records);
+	add_int(b, "released_frames", (gint64)log->stats.released);
+	add_int(b, "cuts", (gint64)log->stats.cuts);
+	add_int(b, "duplicates", (gint64)log->stats.duplicates);
+	add_int(b, "covered_by_cut", (gint64)log->stats.covered);
+	add_int(b, "held_inputs", (gint64)held_in);
+	add_int(b, "held_pal_records", (gint64)held_pal);
+	add_int(b, "log_bytes", (gint64)log->bytes);
+	add_int(b, "max_log_bytes", (gint64)inst->h->cfg->max_log_mb << 20);
+	json_builder_end_object(b);
+}
+
+static void answer_stats(JsonBuilder *b, struct hostd *h)
+{
+	GList *all = sorted_instances(h);
+
+	add_int(b, "sessions", g_hash_table_size(h->sessions));
+	add_int(b, "accepted", (gint64)h->accepted);
+	add_int(b, "refused", (gint64)h->refused);
+	add_int(b, "protocol_errors", (gint64)h->protocol_errors);
+	json_builder_set_member_name(b, "instances");
+	json_builder_begin_array(b);
+	for (GList *l = all; l; l = l->next)
+		add_instance_stats(b, l->data);
+	json_builder_end_array(b);
+	g_list_free(all);
+}
+
+/* The command of a request line, or NULL with *why set. */
+static char *parse_request(const char *line, const char **why)
+{
+	JsonParser *parser = json_parser_new();
+	JsonNode *root;
+	char *cmd = NULL;
+
+	*why = "expected one JSON object per line, like {\"cmd\":\"status\"}";
+	if (json_parser_load_from_data(parser, line, -1, NULL)) {
+		root = json_parser_get_root(parser);
+		if (root && JSON_NODE_HOLDS_OBJECT(root)) {
+			const char *c = json_object_get_string_member_with_default(
+				json_node_get_object(root), "cmd", NULL);
+
+			cmd = g_strdup(c);
+		}
+	}
+	g_object_unref(parser);
+	return cmd;
+}
+
+static char *answer(struct hostd *h, const char *line)
+{
+	JsonBuilder *b = json_builder_new();
+	JsonGenerator *gen = json_generator_new();
+	JsonNode *root;
+	const char *why;
+	char *cmd = parse_request(line, &why);
+	char *out;
+
+	json_builder_begin_object(b);
+	add_bool(b, "ok", cmd && (!strcmp(cmd, "status") || !strcmp(cmd, "list") ||
+				  !strcmp(cmd, "stats")));
+	if (!cmd)
+		add_string(b, "error", why);
+	else if (!strcmp(cmd, "status"))
+		answer_status(b, h);
+	else if (!strcmp(cmd, "list"))
+		answer_list(b, h);
+	else if (!strcmp(cmd, "stats"))
+		answer_stats(b, h);
+	else
+		add_string(b, "error", "unknown cmd: expected status, list or stats");
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(gen, root);
+	out = json_generator_to_data(gen, NULL);
+	json_node_unref(root);
+	g_object_unref(gen);
+	g_object_unref(b);
+	g_free(cmd);
+	return out;
+}
+
+static void client_free(struct client *cl)
+{
+	g_source_remove(cl->tag);
+	close(cl->fd);
+	g_string_free(cl->in, TRUE);
+	cl->ctl->clients--;
+	g_free(cl);
+}
+
+static gboolean write_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return FALSE;
+		data += n;
+		len -= (size_t)n;
+	}
+	return TRUE;
+}
+
+/* Answers every whole line received; FALSE when the client must go. */
+static gboolean serve_lines(struct client *cl)
+{
+	char *nl;
+
+	while ((nl = memchr(cl->in->str, '\n', cl->in->len))) {
+		char *line = g_strndup(cl->in->str, (gsize)(nl - cl->in->str));
+		char *reply = answer(cl->ctl->h, line);
+		gboolean ok = write_all(cl->fd, reply, strlen(reply)) && write_all(cl->fd, "\n", 1);
+
+		g_string_erase(cl->in, 0, nl - cl->in->str + 1);
+		g_free(line);
+		g_free(reply);
+		if (!ok)
+			return FALSE;
+	}
+	return cl->in->len <= MAX_REQUEST;
+}
+
+static gboolean on_client(gint fd, GIOCondition cond, gpointer data)
+{
+	struct client *cl = data;
+	char buf[4096];
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+	(void)cond;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return G_SOURCE_CONTINUE;
+	if (n > 0) {
+		g_string_append_len(cl->in, buf, n);
+		if (serve_lines(cl))
+			return G_SOURCE_CONTINUE;
+	}
+	client_free(cl);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean peer_is_root(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == 0;
+}
+
+static gboolean on_accept(gint fd, GIOCondition cond, gpointer data)
+{
+	struct control *ctl = data;
+	struct timeval send_timeout = { .tv_sec = 1 };
+	struct client *cl;
+	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+	(void)cond;
+	if (c < 0)
+		return G_SOURCE_CONTINUE;
+	if (!peer_is_root(c) || ctl->clients >= MAX_CLIENTS) {
+		g_warning("control socket: refusing a client (%s)",
+			  ctl->clients >= MAX_CLIENTS ? "too many clients" : "not root");
+		close(c);
+		return G_SOURCE_CONTINUE;
+	}
+	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+	cl = g_new0(struct client, 1);
+	cl->ctl = ctl;
+	cl->fd = c;
+	cl->in = g_string_new(NULL);
+	cl->tag = g_unix_fd_add(c, G_IO_IN, on_client, cl);
+	ctl->clients++;
+	return G_SOURCE_CONTINUE;
+}
+
+static int bind_control(const char *path, GError **error)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char *dir = g_path_get_dirname(path);
+	int fd = -1;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG,
+			    "control socket path %s is too long", path);
+		goto out;
+	}
+	strcpy(sun.sun_path, path);
+	g_mkdir_with_parents(dir, 0755);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* chmod before listen: nobody can connect while the mode is wider. */
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || chmod(path, 0600) < 0 ||
+	    listen(fd, 8) < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+			    "control socket %s: %s", path, g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+out:
+	g_free(dir);
+	return fd;
+}
+
+gboolean control_start(struct hostd *h, GError **error)
+{
+	int fd = bind_control(h->cfg->control_socket, error);
+
+	if (fd < 0)
+		return FALSE;
+	h->control = g_new0(struct control, 1);
+	h->control->h = h;
+	h->control->fd = fd;
+	h->control->tag = g_unix_fd_add(fd, G_IO_IN, on_accept, h->control);
+	g_message("control socket %s (root only)", h->cfg->control_socket);
+	return TRUE;
+}
+
+void control_stop(struct hostd *h)
+{
+	if (!h->control)
+		return;
+	g_source_remove(h->control->tag);
+	close(h->control->fd);
+	unlink(h->cfg->control_socket);
+	g_free(h->control);
+	h->control = NULL;
+}

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Promoting a replica on the backup when an instance's primary has failed:
+ *   1. fence: close the instance's log stream and refuse any later one from
+ *      the old primary (instance.c), so it never gets another ACK;
+ *   2. dump the log as a replay file, <state_dir>/<instance>-<generation>.replay;
+ *   3. start replica_vhost with %LOG% replaced by that file, then
+ *      replica_middlebox (%INSTANCE% is the instance name in both), each with
+ *      stdout and stderr appended to <state_dir>/<instance>.<which>.log;
+ *   4. record the timeline and mark the instance replica-live, UNPROTECTED:
+ *      a WARNING now and every minute until a new backup is configured.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hostd.h"
+
+#define REMINDER_S 60
+
+static const char *const replica_what[2] = { "vhost", "middlebox" };
+
+void failover_timeline_clear(struct failover_timeline *tl)
+{
+	g_free(tl->reason);
+	g_free(tl->dump_path);
+	memset(tl, 0, sizeof(*tl));
+}
+
+static double ms_between(int64_t from_us, int64_t to_us)
+{
+	return (double)(to_us - from_us) / 1000.0;
+}
+
+static char **expand_argv(char **argv, const char *log, const char *instance)
+{
+	char **out = g_new0(char *, g_strv_length(argv) + 1);
+
+	for (guint i = 0; argv[i]; i++) {
+		GString *arg = g_string_new(argv[i]);
+
+		g_string_replace(arg, "%LOG%", log, 0);
+		g_string_replace(arg, "%INSTANCE%", instance, 0);
+		out[i] = g_string_free(arg, FALSE);
+	}
+	return out;
+}
+
+static void on_replica_exit(GPid pid, gint status, gpointer data)
+{
+	struct instance *inst = data;
+	struct failover_timeline *tl = &inst->failover;
+	GError *error = NULL;
+
+	for (int i = 0; i < 2; i++) {
+		if (tl->pid[i] != pid)
+			continue;
+		tl->exited[i] = TRUE;
+		tl->exit_status[i] = status;
+		if (g_spawn_check_wait_status(status, &error))
+			g_message("instance %s: replica %s (pid %d) exited normally", inst->name,
+				  replica_what[i], pid);
+		else
+			g_warning("instance %s: replica %s (pid %d) ended: %s", inst->name,
+				  replica_what[i], pid, error->message);
+		g_clear_error(&error);
+	}
+	g_spawn_close_pid(pid);
+}
+
+/* Starts one replica command; its output goes to a log file beside the
+ * replay file. */
+static gboolean spawn_replica(struct instance *inst, int which, char **argv, GError **error)
+{
+	struct failover_timeline *tl = &inst->failover;
+	char *log_path = g_strdup_printf("%s/%s.%s.log", inst->h->cfg->state_dir, inst->name,
+					 replica_what[which]);
+	int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	char **expanded;
+	gboolean ok;
+
+	if (fd < 0) {
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "opening %s: %s",
+			    log_path, g_strerror(errno));
+		g_free(log_path);
+		return FALSE;
+	}
+	expanded = expand_argv(argv, tl->dump_path, inst->name);
+	ok = g_spawn_async_with_fds(NULL, expanded, NULL,
+				    G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+				    &tl->pid[which], -1, fd, fd, error);
+	if (ok) {
+		g_child_watch_add(tl->pid[which], on_replica_exit, inst);
+		g_message("instance %s: started replica %s (pid %d): %s; output in %s", inst->name,
+			  replica_what[which], tl->pid[which], expanded[0], log_path);
+	} else {
+		g_prefix_error(error, "starting replica %s (%s): ", replica_what[which], expanded[0]);
+	}
+	close(fd);
+	g_strfreev(expanded);
+	g_free(log_path);
+	return ok;
+}
+
+/* Steps 2 and 3; FALSE with error when the replica could not be started. */
+static gboolean dump_and_start(struct instance *inst, GError **error)
+{
+	struct failover_timeline *tl = &inst->failover;
+	const char *dir = inst->h->cfg->state_dir;
+
+	if (!inst->cfg || !inst->cfg->replica_vhost) {
+		g_set_error(error, HOSTD_ERROR, 0, "no replica_vhost is configured for it");
+		return FALSE;
+	}
+	if (!inst->have_log) {
+		g_set_error(error, HOSTD_ERROR, 0, "no log stream was ever received for it: "
+						   "nothing to replay");
+		return FALSE;
+	}
+	if (g_mkdir_with_parents(dir, 0700) < 0) {
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "creating %s: %s",
+			    dir, g_strerror(errno));
+		return FALSE;
+	}
+	tl->dump_path = g_strdup_printf("%s/%s-%" G_GUINT64_FORMAT ".replay", dir, inst->name,
+					inst->log.hello.generation);
+	if (!logstore_dump_file(&inst->log, tl->dump_path, error))
+		return FALSE;
+	tl->dumped_us = g_get_monotonic_time();
+	if (!spawn_replica(inst, 0, inst->cfg->replica_vhost, error))
+		return FALSE;
+	if (inst->cfg->replica_middlebox && !spawn_replica(inst, 1, inst->cfg->replica_middlebox, error))
+		return FALSE;
+	tl->started_us = g_get_monotonic_time();
+	tl->started_wall_us = g_get_real_time();
+	return TRUE;
+}
+
+static void announce_unprotected(const struct instance *inst)
+{
+	const struct failover_timeline *tl = &inst->failover;
+
+	g_warning("instance %s: REPLICA LIVE on this host, UNPROTECTED (no backup) until a new "
+		  "backup is configured. Failure: %s. Detected %.1f ms after the last heartbeat; "
+		  "log dumped in %.1f ms to %s; replica started %.1f ms after detection",
+		  inst->name, tl->reason,
+		  tl->last_heartbeat_us ? ms_between(tl->last_heartbeat_us, tl->detected_us) : -1.0,
+		  ms_between(tl->detected_us, tl->dumped_us), tl->dump_path,
+		  ms_between(tl->detected_us, tl->started_us));
+}
+
+void failover_instance(struct instance *inst, const char *reason, int64_t last_hb_us,
+		       int64_t last_hb_wall_us)
+{
+	struct failover_timeline *tl = &inst->failover;
+	GError *error = NULL;
+
+	if (inst->state == INST_REPLICA_LIVE || inst->state == INST_FAILOVER_FAILED)
+		return;
+	failover_timeline_clear(tl);
+	tl->reason = g_strdup(reason);
+	tl->last_heartbeat_us = last_hb_us;
+	tl->last_heartbeat_wall_us = last_hb_wall_us;
+	tl->detected_us = g_get_monotonic_time();
+	tl->detected_wall_us = g_get_real_time();
+	if (inst->stream)
+		session_close(inst->stream, "fenced: the instance fails over to this host");
+	g_message("instance %s: failing over: %s", inst->name, reason);
+	if (!dump_and_start(inst, &error)) {
+		inst->state = INST_FAILOVER_FAILED;
+		g_free(inst->last_error);
+		inst->last_error = g_strdup(error->message);
+		g_warning("instance %s: FAILOVER FAILED: %s", inst->name, error->message);
+		g_error_free(error);
+		return;
+	}
+	inst->state = INST_REPLICA_LIVE;
+	announce_unprotected(inst);
+}
+
+static gboolean remind(gpointer data)
+{
+	struct hostd *h = data;
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, h->instances);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		const struct instance *inst = v;
+
+		if (inst->state == INST_REPLICA_LIVE)
+			g_warning("instance %s: still UNPROTECTED: its replica has run here without a "
+				  "backup for %.0f s; configure a new backup",
+				  inst->name, ms_between(inst->failover.started_us,
+							 g_get_monotonic_time()) / 1000.0);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+void failover_start_reminders(struct hostd *h)
+{
+	h->reminder_tag = g_timeout_add_seconds(REMINDER_S, remind, h);
+}
