@@ -156,8 +156,14 @@ static void flush_tx(struct instance *inst)
 	inst->n_tx -= sent;
 }
 
-/* Queues a frame for the external port; a port that stays full drops it
- * (the frame has left ftmb's custody: like loss on the wire). */
+static uint32_t tx_room(const struct instance *inst)
+{
+	return INST_TX_MAX - inst->n_tx;
+}
+
+/* Queues a frame for the external port. Callers take frames from the guest
+ * or the hold queues only while there is room, so a drop here (counted)
+ * means the port stayed full. */
 static void queue_tx(struct instance *inst, struct rte_mbuf *m)
 {
 	if (inst->n_tx == INST_TX_MAX)
@@ -182,15 +188,22 @@ static void release_one(struct instance *inst, uint16_t t, const struct held_out
 	queue_tx(inst, h->pkt);
 }
 
-static void release_covered(struct instance *inst, uint64_t now)
+/* Releases held outputs that the durable vector covers, as far as the
+ * external port has room; the rest go on the next passes. */
+static uint64_t release_covered(struct instance *inst, uint64_t now)
 {
 	struct held_output h[INST_BURST];
+	uint64_t done = 0;
 	uint32_t k;
 
 	for (uint16_t t = 0; t < inst->n; t++)
-		while ((k = release_ready(&inst->out[t], &inst->durable, inst->n, h, INST_BURST)))
+		while ((k = release_ready(&inst->out[t], &inst->durable, inst->n, h,
+					  RTE_MIN(tx_room(inst), INST_BURST)))) {
 			for (uint32_t i = 0; i < k; i++)
 				release_one(inst, t, &h[i], now);
+			done += k;
+		}
+	return done;
 }
 
 int datapath_on_backup_frame(void *ctx, const struct ftmb_repl_frame *f, char *why,
@@ -223,7 +236,6 @@ int datapath_on_backup_frame(void *ctx, const struct ftmb_repl_frame *f, char *w
 			return FTMB_E_RANGE;
 		}
 	ftmb_vc_merge(&inst->durable, &ack.vc, inst->n);
-	release_covered(inst, now_ns());
 	return FTMB_OK;
 }
 
@@ -310,8 +322,12 @@ static uint64_t poll_input(struct instance *inst, int vid)
 
 /* ---- output: guest TX vrings -> hold or release ---- */
 
+/* Room to log a full drain of the PAL rings, and to queue a full round of
+ * outputs for the external port. */
 static bool outputs_allowed(const struct instance *inst)
 {
+	if (tx_room(inst) < (uint32_t)inst->n * INST_BURST)
+		return false;
 	return !inst->protected || sendbuf_room(&inst->link.sb) >= inst->pal_reserve;
 }
 
@@ -475,6 +491,7 @@ uint64_t instance_poll(struct instance *inst, uint64_t now)
 	vid = instance_vid(inst);
 	if (inst->link_ready)
 		work += link_poll(&inst->link, now);
+	work += release_covered(inst, now);
 	/* A guest that just connected may take outputs, not yet inputs. */
 	in_vid = vid >= 0 && instance_guest_settled(inst, now) ? vid : -1;
 	if (inst->replay && !inst->replay->live)

@@ -11,6 +11,8 @@
  * --bad-after-acks N makes it a broken backup: after N ACKs on its first
  * connection it sends a frame with a wrong checksum; on later connections
  * it answers HELLO and then acknowledges nothing (it lost its state).
+ * --mute-after-acks N: after N ACKs it goes on receiving and recording but
+ * acknowledges nothing more (a primary about to fail holds its outputs).
  *
  *   fake-backup --listen 127.0.0.1:PORT [--ack-delay-ms D] [--ack-log FILE]
  *               [--record-dir DIR]
@@ -54,7 +56,8 @@ struct conn {
 	struct snapshot hist[HISTORY];
 	uint32_t hist_first, hist_n;
 	uint64_t last_ack_ns, acks, released_frames;
-	bool silent; /* --bad-after-acks: a later connection, never acknowledged */
+	bool ignored; /* --bad-after-acks: a later connection, neither checked nor acked */
+	bool muted;   /* acknowledges nothing more */
 	FILE *record;
 };
 
@@ -63,7 +66,7 @@ static uint64_t ack_delay_ns;
 static FILE *ack_log;
 static const char *record_dir;
 static struct conn conns[MAX_CONNS];
-static uint64_t bad_after_acks;
+static uint64_t bad_after_acks, mute_after_acks;
 static uint64_t connections;
 
 static void on_signal(int sig)
@@ -143,7 +146,7 @@ static const char *on_frame(struct conn *c, const struct ftmb_repl_frame *f)
 
 	if (!c->hello)
 		return on_hello(c, f);
-	if (c->silent)
+	if (c->ignored)
 		return NULL;
 	if (c->record)
 		fwrite(f->payload - FTMB_REPL_HDR_LEN, 1, FTMB_REPL_HDR_LEN + f->len, c->record);
@@ -195,7 +198,7 @@ static void maybe_ack(struct conn *c, uint64_t now)
 	uint8_t buf[512];
 	int n;
 
-	if (!c->hello || c->silent || now - c->last_ack_ns < ACK_PERIOD_NS)
+	if (!c->hello || c->ignored || c->muted || now - c->last_ack_ns < ACK_PERIOD_NS)
 		return;
 	while (c->hist_n && c->hist[c->hist_first].t_ns + ack_delay_ns <= now) {
 		vc = &c->hist[c->hist_first].vc;
@@ -218,7 +221,11 @@ static void maybe_ack(struct conn *c, uint64_t now)
 		buf[8] ^= 0xff; /* the same ACK again, its checksum broken */
 		fprintf(stderr, "fake-backup: %s: sending a corrupt frame\n", c->peer.instance);
 		send_all(c->fd, buf, (size_t)n);
-		c->silent = true;
+		c->muted = true;
+	}
+	if (c->acks == mute_after_acks) {
+		fprintf(stderr, "fake-backup: %s: acknowledging nothing more\n", c->peer.instance);
+		c->muted = true;
 	}
 	if (ack_log) {
 		fprintf(ack_log, "ack %s %" PRIu64, c->peer.instance, now);
@@ -295,7 +302,7 @@ static void accept_one(int lfd)
 	for (int i = 0; i < MAX_CONNS; i++)
 		if (conns[i].fd < 0) {
 			conns[i].fd = fd;
-			conns[i].silent = bad_after_acks && connections > 0;
+			conns[i].ignored = bad_after_acks && connections > 0;
 			connections++;
 			conns[i].store = malloc(STORE);
 			ftmb_repl_decoder_init(&conns[i].dec, conns[i].store, STORE);
@@ -313,6 +320,7 @@ int main(int argc, char **argv)
 		{ "ack-log", required_argument, NULL, 'a' },
 		{ "record-dir", required_argument, NULL, 'r' },
 		{ "bad-after-acks", required_argument, NULL, 'b' },
+		{ "mute-after-acks", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -327,9 +335,11 @@ int main(int argc, char **argv)
 		case 'a': ack_log = fopen(optarg, "w"); break;
 		case 'r': record_dir = optarg; break;
 		case 'b': bad_after_acks = strtoull(optarg, NULL, 10); break;
+		case 'm': mute_after_acks = strtoull(optarg, NULL, 10); break;
 		default:
 			fprintf(stderr, "usage: fake-backup --listen ADDR:PORT [--ack-delay-ms D] "
-					"[--ack-log FILE] [--record-dir DIR] [--bad-after-acks N]\n");
+					"[--ack-log FILE] [--record-dir DIR] [--bad-after-acks N] "
+					"[--mute-after-acks N]\n");
 			return 2;
 		}
 	}

@@ -17,8 +17,7 @@ $(VHOST_UNIT:%=$(SAN)/tests/vhost/%): $(SAN)/tests/vhost/%: $(SAN)/tests/vhost/%
 		$(VHOST_UNIT_LIBS:%=$(SAN)/%)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(VHOST_UNIT_LDLIBS)
 
-# Test tools: built with everything (listed in LIBS so that they are built
-# but not installed), used by the scripts below.
+# Test tools, used by the scripts below.
 VHOST_TOOLS := $(BUILD)/tests/vhost/test-guest $(BUILD)/tests/vhost/test-ext \
 	$(BUILD)/tests/vhost/fake-backup
 VHOST_TOOL_LDLIBS = $(call pc,--libs libdpdk) -lisal -lpthread
@@ -35,6 +34,7 @@ $(BUILD)/tests/vhost/fake-backup: $(BUILD)/tests/vhost/fake_backup.o $(BUILD)/li
 		$(BUILD)/libftmb.a
 	$(CC) -o $@ $^ -lisal
 
-LIBS += $(VHOST_TOOLS)
+CHECK_DEPS += $(VHOST_TOOLS) $(BUILD)/ftmb-vhost $(BUILD)/ftmb-monitor
 CHECKS += tests/vhost/test_off.sh tests/vhost/test_ftmb.sh tests/vhost/test_hostile.sh \
-	tests/vhost/test_backup_loss.sh tests/vhost/test_replay.sh tests/vhost/bench.sh
+	tests/vhost/test_backup_loss.sh tests/vhost/test_replay.sh tests/vhost/test_monitor.sh \
+	tests/vhost/test_monitor_failover.sh tests/vhost/bench.sh

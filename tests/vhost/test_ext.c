@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * test-ext: the outside world of ftmb-vhost's tests. On every DPDK port it
- * has (e.g. memif servers that ftmb-vhost's external ports connect to), it
- * sends test frames (tools/include/ftmb/testpkt.h) over several flows and
- * records every frame that comes back:
+ * has (memif clients of ftmb-vhost's external ports), it sends test frames
+ * (tools/include/ftmb/testpkt.h) over --flows flows numbered from
+ * --first-flow, and records every frame that comes back:
  *   rx PORT FLOW SEQ LEN RX_NS MB_GLOBAL MB_FLOW LEAK
  * LEAK is 1 when the frame is not exactly as long as sent or ends in an
  * ftmb tag: ftmb metadata reached the outside.
  *
  * Counted mode: --count N frames per port at --rate PPS, then wait until
- * all came back or --wait-ms passed without one. A port that takes no
+ * all came back (or --expect-back N frames: more when a replica releases
+ * what its primary held) or --wait-ms passed without one. A port that takes no
  * frame for --wait-ms (its peer was cut off) is given up.
  * Throughput mode: --duration S, keeping at most --window frames in flight
  * per port; prints the frames per second that came back.
@@ -42,7 +43,8 @@
 
 struct opts {
 	uint64_t count, rate, wait_ms, duration_s, window;
-	uint32_t flows, size, connect_ms;
+	int64_t expect_back; /* frames to wait for per port (-1: --count) */
+	uint32_t flows, first_flow, size, connect_ms;
 	const char *records;
 	const char *go_file;
 };
@@ -54,7 +56,8 @@ struct port_state {
 	bool given_up;
 };
 
-static struct opts o = { .count = 1000, .rate = 20000, .wait_ms = 2000, .flows = 64,
+static struct opts o = { .count = 1000, .rate = 20000, .wait_ms = 2000, .expect_back = -1,
+			 .flows = 64,
 			 .size = 128, .window = 256, .connect_ms = 10000 };
 static struct port_state ps[MAX_PORTS];
 static FILE *rec;
@@ -97,9 +100,9 @@ static uint16_t send_some(struct rte_mempool *pool, uint16_t port, uint64_t n)
 	if (k == 0 || rte_pktmbuf_alloc_bulk(pool, pkts, k))
 		return 0;
 	for (uint16_t i = 0; i < k; i++) {
-		uint32_t flow = (uint32_t)((s->next_flow + i) % o.flows);
+		uint32_t f = (uint32_t)((s->next_flow + i) % o.flows);
 
-		build_frame(pkts[i], flow, s->flow_seq[flow] + 1);
+		build_frame(pkts[i], o.first_flow + f, s->flow_seq[f] + 1);
 	}
 	sent = rte_eth_tx_burst(port, 0, pkts, k);
 	if (sent)
@@ -193,7 +196,8 @@ static void run_counted(struct rte_mempool *pool, uint16_t nports)
 			}
 			work += receive(p);
 			all_sent &= ps[p].sent == o.count || ps[p].given_up;
-			all_back &= ps[p].received >= o.count;
+			all_back &= o.expect_back >= 0 ? ps[p].received >= (uint64_t)o.expect_back
+							: ps[p].received >= o.count;
 			if (ps[p].last_rx_ns > last_activity)
 				last_activity = ps[p].last_rx_ns;
 		}
@@ -253,7 +257,8 @@ static void parse_args(int argc, char **argv)
 		{ "flows", required_argument, NULL, 'f' },    { "size", required_argument, NULL, 's' },
 		{ "wait-ms", required_argument, NULL, 'w' },  { "records", required_argument, NULL, 'o' },
 		{ "duration", required_argument, NULL, 'd' }, { "window", required_argument, NULL, 'W' },
-		{ "go-file", required_argument, NULL, 'g' },  { NULL, 0, NULL, 0 },
+		{ "go-file", required_argument, NULL, 'g' },  { "first-flow", required_argument, NULL, 'F' },
+		{ "expect-back", required_argument, NULL, 'E' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
 
@@ -268,10 +273,13 @@ static void parse_args(int argc, char **argv)
 		case 'd': o.duration_s = strtoull(optarg, NULL, 10); break;
 		case 'W': o.window = strtoull(optarg, NULL, 10); break;
 		case 'g': o.go_file = optarg; break;
+		case 'F': o.first_flow = (uint32_t)atoi(optarg); break;
+		case 'E': o.expect_back = atoll(optarg); break;
 		default:
 			fprintf(stderr, "usage: test-ext EAL... -- [--count N --rate PPS --wait-ms MS | "
 					"--duration S --window W] [--flows F] [--size BYTES] "
-					"[--records FILE] [--go-file PATH]\n");
+					"[--records FILE] [--go-file PATH] [--first-flow F] "
+					"[--expect-back N]\n");
 			exit(2);
 		}
 	}
