@@ -17,7 +17,7 @@
 
 #include <rte_mbuf.h>
 
-#include "config.h"
+#include "inst_config.h"
 #include "ftmb/vclock.h"
 #include "host_region.h"
 #include "release.h"

@@ -20,7 +20,7 @@
 #include <rte_errno.h>
 #include <rte_vhost.h>
 
-#include "config.h"
+#include "inst_config.h"
 #include "idle.h"
 #include "instance.h"
 #include "report.h"

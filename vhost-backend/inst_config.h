@@ -8,8 +8,8 @@
  * A port's devargs contain commas of their own, so a value may be wrapped in
  * square brackets. Pure parsing, no DPDK: unit-tested on its own.
  */
-#ifndef VHOST_CONFIG_H
-#define VHOST_CONFIG_H
+#ifndef VHOST_INST_CONFIG_H
+#define VHOST_INST_CONFIG_H
 
 #include <limits.h>
 #include <stdbool.h>

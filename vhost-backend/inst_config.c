@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "inst_config.h"
 #include "ftmb/region.h"
 
 const char inst_config_help[] =
