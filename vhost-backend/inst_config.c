@@ -25,8 +25,8 @@ const char inst_config_help[] =
 	"  slots=N          PAL ring slots per thread, power of two, 64..1048576 (default 4096)\n"
 	"  hold=N           held outputs per thread, 64..1048576 (default 4096)\n"
 	"  sendbuf=MIB      replication send buffer in MiB, 4..4096 (default 64)\n"
-	"  settle=MS        no input to a guest for MS after it connects, 0..10000 (default 50):\n"
-	"                   DPDK's virtio PMD flushes its RX rings while it starts\n";
+	"  settle=MS        no input to a guest for MS after a new connection, 0..10000\n"
+	"                   (default 50): DPDK's virtio PMD flushes its RX rings while it starts\n";
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {

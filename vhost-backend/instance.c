@@ -88,7 +88,8 @@ static int on_new_device(int vid)
 	}
 	for (uint16_t q = 0; q < 2u * inst->n; q++)
 		rte_vhost_enable_guest_notification(vid, q, 0);
-	__atomic_store_n(&inst->connected_ns, now_ns(), __ATOMIC_RELEASE);
+	if (__atomic_exchange_n(&inst->fresh_connection, false, __ATOMIC_ACQ_REL))
+		__atomic_store_n(&inst->connected_ns, now_ns(), __ATOMIC_RELEASE);
 	__atomic_store_n(&inst->vid, vid, __ATOMIC_RELEASE);
 	VLOG(INFO, "instance %s: guest connected (vid %d, %u queue pairs)", inst->cfg.name, vid,
 	     inst->n);
@@ -108,9 +109,19 @@ static void on_destroy_device(int vid)
 	VLOG(INFO, "instance %s: guest disconnected (vid %d)", inst->cfg.name, vid);
 }
 
+static int on_new_connection(int vid)
+{
+	struct instance *inst = find_by_vid(vid);
+
+	if (inst)
+		__atomic_store_n(&inst->fresh_connection, true, __ATOMIC_RELEASE);
+	return 0;
+}
+
 static const struct rte_vhost_device_ops vhost_ops = {
 	.new_device = on_new_device,
 	.destroy_device = on_destroy_device,
+	.new_connection = on_new_connection,
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)

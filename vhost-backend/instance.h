@@ -55,7 +55,8 @@ struct instance {
 	bool ftmb;       /* mode ftmb (else off) */
 	bool protected;  /* has a backup: log, and hold outputs until durable */
 	int vid;         /* the guest's vhost device, -1 when none (atomic) */
-	uint64_t connected_ns; /* when vid was published */
+	uint64_t connected_ns; /* when a new connection's device was published */
+	bool fresh_connection; /* a guest connected; its device is not up yet */
 	bool vhost_registered;
 	bool port_started;
 	uint16_t port_id;
@@ -115,7 +116,9 @@ static inline int instance_vid(const struct instance *inst)
 
 /* Whether the guest connected long enough ago (settle=) to be given input:
  * DPDK's virtio PMD (a host-process guest) flushes its RX rings while it
- * starts, which would silently drop inputs already numbered and logged. */
+ * starts, which would silently drop inputs already numbered and logged.
+ * Only a new connection waits: a device restarted on the same connection
+ * (QEMU stop/cont around every checkpoint) keeps its rings. */
 static inline bool instance_guest_settled(const struct instance *inst, uint64_t now)
 {
 	return now >= __atomic_load_n(&inst->connected_ns, __ATOMIC_ACQUIRE) +
