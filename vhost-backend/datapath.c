@@ -241,9 +241,12 @@ int datapath_on_backup_frame(void *ctx, const struct ftmb_repl_frame *f, char *w
 
 /* ---- input: external port -> guest RX queues ---- */
 
-/* Room to log a burst of inputs and everything the output side may log. */
-static bool input_allowed(const struct instance *inst)
+bool datapath_input_allowed(const struct instance *inst)
 {
+	/* Outputs backed up towards the external port: the guest would soon
+	 * find its TX ring full and drop. */
+	if (tx_room(inst) < INST_TX_MAX / 2)
+		return false;
 	if (!inst->protected)
 		return true;
 	if (sendbuf_room(&inst->link.sb) < inst->pal_reserve + datapath_input_reserve())
@@ -296,7 +299,7 @@ static uint64_t poll_input(struct instance *inst, int vid)
 	struct rte_mbuf *pkts[INST_BURST], *byq[FTMB_MAX_THREADS][INST_BURST];
 	uint16_t cnt[FTMB_MAX_THREADS] = { 0 }, n, q;
 
-	if (!input_allowed(inst)) {
+	if (!datapath_input_allowed(inst)) {
 		inst->st.backpressure++;
 		return 0;
 	}

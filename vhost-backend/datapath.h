@@ -15,6 +15,7 @@
 #ifndef VHOST_DATAPATH_H
 #define VHOST_DATAPATH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,11 @@ size_t datapath_input_reserve(void);
 /* The replication link's handler for the backup's frames (ACK, HEARTBEAT). */
 int datapath_on_backup_frame(void *ctx, const struct ftmb_repl_frame *f, char *why,
 			     size_t why_len);
+
+/* Whether a burst of input may go to the guest now: room to log it (and
+ * all the output side may log), held outputs well below their bound, and
+ * the external port keeping up with the outputs. */
+bool datapath_input_allowed(const struct instance *inst);
 
 /* Hands n frames to guest RX queue q, tagged (mode ftmb) with the next
  * sequence numbers, and logs the ones accepted. Returns how many the guest

@@ -144,7 +144,7 @@ uint64_t datapath_replay_step(struct instance *inst, int vid, uint64_t now)
 		done &= rf->closed[t];
 	}
 	for (uint16_t q = 0; q < inst->n; q++) {
-		if (vid >= 0 && rf->fed_in[q] < rf->log.n_in[q])
+		if (vid >= 0 && rf->fed_in[q] < rf->log.n_in[q] && datapath_input_allowed(inst))
 			work += feed_inputs(inst, vid, q);
 		done &= rf->fed_in[q] == rf->log.n_in[q];
 	}
