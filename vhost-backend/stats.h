@@ -31,7 +31,8 @@ struct inst_stats {
 	uint64_t ext_tx;
 	uint64_t ext_tx_drops;
 	uint64_t oversize_drops; /* inputs larger than the log can carry */
-	uint64_t backpressure;   /* iterations that left input waiting for log room */
+	uint64_t backpressure;   /* iterations that left input waiting (log room, held
+				  * outputs near their bound, external port backlog) */
 	uint64_t released_frames;
 	uint64_t divergences;    /* replica: a PAL differing from the logged one */
 };
