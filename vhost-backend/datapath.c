@@ -9,6 +9,7 @@
 #include <rte_vhost.h>
 
 #include "datapath.h"
+#include "ftmb/le.h"
 #include "ftmb/tag.h"
 #include "rss.h"
 #include "vhost_log.h"
@@ -206,6 +207,25 @@ static uint64_t release_covered(struct instance *inst, uint64_t now)
 	return done;
 }
 
+/* Whether the durable vector covers a log frame we queued (our own
+ * encoding: INPUT u16 queue, u64 seq at 8; PAL u16 thread, u16 count, the
+ * first record's counter at 16). Other frames only need to have been sent. */
+static bool frame_durable(void *ctx, const uint8_t *frame)
+{
+	const struct instance *inst = ctx;
+	const uint8_t *p = frame + FTMB_REPL_HDR_LEN;
+
+	switch (frame[4]) {
+	case FTMB_REPL_INPUT:
+		return ftmb_get_le64(p + 8) <= inst->durable.in[ftmb_get_le16(p)];
+	case FTMB_REPL_PAL:
+		return ftmb_get_le64(p + 16) + ftmb_get_le16(p + 2) - 1 <=
+		       inst->durable.pal[ftmb_get_le16(p)];
+	default:
+		return true;
+	}
+}
+
 int datapath_on_backup_frame(void *ctx, const struct ftmb_repl_frame *f, char *why,
 			     size_t why_len)
 {
@@ -236,6 +256,7 @@ int datapath_on_backup_frame(void *ctx, const struct ftmb_repl_frame *f, char *w
 			return FTMB_E_RANGE;
 		}
 	ftmb_vc_merge(&inst->durable, &ack.vc, inst->n);
+	sendbuf_ack(&inst->link.sb, frame_durable, inst);
 	return FTMB_OK;
 }
 

@@ -24,18 +24,27 @@ void sendbuf_free(struct sendbuf *sb)
 	sb->buf = NULL;
 }
 
-/* Moves the unsent bytes down to the start, but only when they are no more
- * than the bytes gained: copying stays proportional to what was sent. */
+/* Moves the unacknowledged bytes down to the start, but only when they are
+ * no more than the bytes gained: copying stays proportional to what the
+ * backup acknowledged. */
 static void reclaim(struct sendbuf *sb)
 {
-	size_t done = sb->sent_frames, left = sb->end - done;
+	size_t done = sb->acked, left = sb->end - done;
 
 	if (done == 0 || left > done)
 		return;
 	memmove(sb->buf, sb->buf + done, left);
-	sb->sent_frames = 0;
+	sb->acked = 0;
+	sb->sent_frames -= done;
 	sb->sent -= done;
 	sb->end = left;
+}
+
+/* The length of the frame at off. The buffer holds only frames we encoded,
+ * so their length fields are trusted. */
+static size_t frame_len(const struct sendbuf *sb, size_t off)
+{
+	return FTMB_REPL_HDR_LEN + ftmb_get_le32(sb->buf + off);
 }
 
 uint8_t *sendbuf_reserve(struct sendbuf *sb, size_t len)
@@ -50,17 +59,12 @@ void sendbuf_commit(struct sendbuf *sb, size_t len)
 	sb->end += len;
 }
 
-/* Moves sent_frames past every frame whose last byte has been sent. The
- * buffer holds only frames we encoded, so their length fields are trusted. */
+/* Moves sent_frames past every frame whose last byte has been sent. */
 static void advance_frames(struct sendbuf *sb)
 {
-	while (sb->sent - sb->sent_frames >= FTMB_REPL_HDR_LEN) {
-		size_t flen = FTMB_REPL_HDR_LEN + ftmb_get_le32(sb->buf + sb->sent_frames);
-
-		if (sb->sent - sb->sent_frames < flen)
-			break;
-		sb->sent_frames += flen;
-	}
+	while (sb->sent - sb->sent_frames >= FTMB_REPL_HDR_LEN &&
+	       sb->sent - sb->sent_frames >= frame_len(sb, sb->sent_frames))
+		sb->sent_frames += frame_len(sb, sb->sent_frames);
 }
 
 ssize_t sendbuf_flush(struct sendbuf *sb, int fd)
@@ -82,11 +86,17 @@ ssize_t sendbuf_flush(struct sendbuf *sb, int fd)
 		total += (size_t)n;
 	}
 	advance_frames(sb);
-	reclaim(sb);
 	return (ssize_t)total;
+}
+
+void sendbuf_ack(struct sendbuf *sb, sendbuf_covered_fn covered, void *ctx)
+{
+	while (sb->acked < sb->sent_frames && covered(ctx, sb->buf + sb->acked))
+		sb->acked += frame_len(sb, sb->acked);
+	reclaim(sb);
 }
 
 void sendbuf_rewind(struct sendbuf *sb)
 {
-	sb->sent = sb->sent_frames;
+	sb->sent = sb->sent_frames = sb->acked;
 }

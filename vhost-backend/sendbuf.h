@@ -1,20 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The replication send buffer: whole frames are written in, bytes go out
- * with non-blocking send() as the socket takes them.
+ * with non-blocking send() as the socket takes them, and frames stay until
+ * the backup has acknowledged what they carry.
  *
- *   0 ...... sent_frames ...... sent ...... end ...... cap
- *            |  a frame partly sent  |  not yet sent |  free
+ *   0 ..... acked ..... sent_frames ..... sent ..... end ..... cap
+ *     durable | sent, not yet  | a frame    | not yet |  free
+ *             | acknowledged   | partly sent| sent    |
  *
- * Bytes before sent_frames belong to frames sent whole; they are reclaimed
- * by moving the rest down once that copies no more than it frees. After a reconnection the
- * stream restarts at sent_frames, so that the new peer never sees half a
- * frame. Log data is never dropped: when the buffer is full, the caller
- * stops producing (backpressure).
+ * Bytes before acked are reclaimed by moving the rest down once that copies
+ * no more than it frees. After a reconnection the stream restarts at acked:
+ * the new connection never begins with half a frame, and frames the old
+ * connection took but the backup may never have read are sent again (the
+ * backup holds identical copies of those it had). Log data is never
+ * dropped: when the buffer is full, the caller stops producing
+ * (backpressure).
  */
 #ifndef VHOST_SENDBUF_H
 #define VHOST_SENDBUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -22,10 +27,15 @@
 struct sendbuf {
 	uint8_t *buf;
 	size_t cap;
+	size_t acked;       /* end of the frames the backup holds */
 	size_t sent_frames; /* end of the last frame sent whole */
 	size_t sent;        /* bytes handed to the socket */
 	size_t end;         /* bytes written */
 };
+
+/* Whether the backup's acknowledgements cover a whole frame (header and
+ * payload, as encoded by the ftmb_repl_put_* functions). */
+typedef bool (*sendbuf_covered_fn)(void *ctx, const uint8_t *frame);
 
 int sendbuf_init(struct sendbuf *sb, size_t cap);
 void sendbuf_free(struct sendbuf *sb);
@@ -51,7 +61,11 @@ void sendbuf_commit(struct sendbuf *sb, size_t len);
  * (0 when the socket is full), or -errno when the connection failed. */
 ssize_t sendbuf_flush(struct sendbuf *sb, int fd);
 
-/* Restarts at the first frame not sent whole (a new connection). */
+/* Retires the frames sent whole, oldest first, while covered() says the
+ * backup holds them. */
+void sendbuf_ack(struct sendbuf *sb, sendbuf_covered_fn covered, void *ctx);
+
+/* Restarts at the first frame not acknowledged (a new connection). */
 void sendbuf_rewind(struct sendbuf *sb);
 
 #endif

@@ -13,6 +13,10 @@
  * it answers HELLO and then acknowledges nothing (it lost its state).
  * --mute-after-acks N: after N ACKs it goes on receiving and recording but
  * acknowledges nothing more (a primary about to fail holds its outputs).
+ * --drop-after-acks N: after N ACKs it closes the connection once, without
+ * reading what is in flight; what it holds per instance survives, and
+ * frames sent again after the reconnection that it already holds are
+ * skipped (like the real backup, which keeps its log across connections).
  *
  *   fake-backup --listen 127.0.0.1:PORT [--ack-delay-ms D] [--ack-log FILE]
  *               [--record-dir DIR]
@@ -45,20 +49,26 @@ struct snapshot {
 	struct ftmb_vclock vc;
 };
 
+/* What the backup holds of one instance, across its connections. */
+struct inst_log {
+	char name[FTMB_INSTANCE_MAX + 1];
+	struct ftmb_vclock got; /* received so far */
+	FILE *record;
+};
+
 struct conn {
 	int fd;
 	bool hello;
 	struct ftmb_repl_hello peer;
 	struct ftmb_repl_decoder dec;
 	uint8_t *store;
-	struct ftmb_vclock got;   /* received so far */
+	struct inst_log *log;
 	struct ftmb_vclock acked; /* last acknowledged */
 	struct snapshot hist[HISTORY];
 	uint32_t hist_first, hist_n;
 	uint64_t last_ack_ns, acks, released_frames;
 	bool ignored; /* --bad-after-acks: a later connection, neither checked nor acked */
 	bool muted;   /* acknowledges nothing more */
-	FILE *record;
 };
 
 static volatile sig_atomic_t quit;
@@ -66,7 +76,9 @@ static uint64_t ack_delay_ns;
 static FILE *ack_log;
 static const char *record_dir;
 static struct conn conns[MAX_CONNS];
-static uint64_t bad_after_acks, mute_after_acks;
+static uint64_t bad_after_acks, mute_after_acks, drop_after_acks;
+static bool dropped;
+static struct inst_log logs[MAX_CONNS];
 static uint64_t connections;
 
 static void on_signal(int sig)
@@ -89,8 +101,6 @@ static void close_conn(struct conn *c, const char *why)
 		fprintf(stderr, "fake-backup: %s: closing: %s\n", c->hello ? c->peer.instance : "?",
 			why);
 	close(c->fd);
-	if (c->record)
-		fclose(c->record);
 	free(c->store);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
@@ -126,12 +136,21 @@ static const char *on_hello(struct conn *c, const struct ftmb_repl_frame *f)
 	n = ftmb_repl_put_hello(buf, sizeof(buf), &me);
 	if (n < 0 || send_all(c->fd, buf, (size_t)n))
 		return "cannot answer HELLO";
-	if (record_dir) {
-		snprintf(path, sizeof(path), "%s/%s.frames", record_dir, c->peer.instance);
-		c->record = fopen(path, "wb");
-		if (!c->record)
-			return "cannot open the record file";
-		fwrite(f->payload - FTMB_REPL_HDR_LEN, 1, FTMB_REPL_HDR_LEN + f->len, c->record);
+	for (int i = 0; i < MAX_CONNS && !c->log; i++)
+		if (!strcmp(logs[i].name, c->peer.instance) || !logs[i].name[0])
+			c->log = &logs[i];
+	if (!c->log)
+		return "too many instances";
+	if (!c->log->name[0]) {
+		snprintf(c->log->name, sizeof(c->log->name), "%s", c->peer.instance);
+		if (record_dir) {
+			snprintf(path, sizeof(path), "%s/%s.frames", record_dir, c->peer.instance);
+			c->log->record = fopen(path, "wb");
+			if (!c->log->record)
+				return "cannot open the record file";
+			fwrite(f->payload - FTMB_REPL_HDR_LEN, 1, FTMB_REPL_HDR_LEN + f->len,
+			       c->log->record);
+		}
 	}
 	fprintf(stderr, "fake-backup: %s: HELLO, %u threads\n", c->peer.instance, c->peer.n_threads);
 	return NULL;
@@ -144,36 +163,44 @@ static const char *on_frame(struct conn *c, const struct ftmb_repl_frame *f)
 	struct ftmb_repl_released rel;
 	struct ftmb_record rec;
 
+	struct ftmb_vclock *got;
+
 	if (!c->hello)
 		return on_hello(c, f);
 	if (c->ignored)
 		return NULL;
-	if (c->record)
-		fwrite(f->payload - FTMB_REPL_HDR_LEN, 1, FTMB_REPL_HDR_LEN + f->len, c->record);
+	got = &c->log->got;
 	switch (f->type) {
 	case FTMB_REPL_INPUT:
 		if (ftmb_repl_get_input(f, &in) || in.queue >= c->peer.n_threads)
 			return "bad INPUT frame";
-		if (in.seq != c->got.in[in.queue] + 1)
+		if (in.seq <= got->in[in.queue])
+			return NULL; /* held already: sent again after a reconnection */
+		if (in.seq != got->in[in.queue] + 1)
 			return "input out of order";
-		c->got.in[in.queue] = in.seq;
-		return NULL;
+		got->in[in.queue] = in.seq;
+		break;
 	case FTMB_REPL_PAL:
 		if (ftmb_repl_get_pal(f, c->peer.n_vars, &pal) || pal.thread >= c->peer.n_threads)
 			return "bad PAL frame";
 		ftmb_repl_pal_get(&pal, 0, &rec);
-		if (rec.counter != c->got.pal[pal.thread] + 1)
+		if (rec.counter + pal.count - 1 <= got->pal[pal.thread])
+			return NULL;
+		if (rec.counter != got->pal[pal.thread] + 1)
 			return "PAL records out of order";
-		c->got.pal[pal.thread] += pal.count;
-		return NULL;
+		got->pal[pal.thread] += pal.count;
+		break;
 	case FTMB_REPL_RELEASED:
 		if (ftmb_repl_get_released(f, &rel))
 			return "bad RELEASED frame";
 		c->released_frames++;
-		return NULL;
+		break;
 	default:
 		return "unexpected frame type";
 	}
+	if (c->log->record)
+		fwrite(f->payload - FTMB_REPL_HDR_LEN, 1, FTMB_REPL_HDR_LEN + f->len, c->log->record);
+	return NULL;
 }
 
 static void remember(struct conn *c, uint64_t now)
@@ -181,13 +208,26 @@ static void remember(struct conn *c, uint64_t now)
 	struct snapshot *last = c->hist_n ? &c->hist[(c->hist_first + c->hist_n - 1) % HISTORY]
 					  : NULL;
 
-	if (last && !memcmp(&last->vc, &c->got, sizeof(c->got)))
+	if (!c->log || (last && !memcmp(&last->vc, &c->log->got, sizeof(c->log->got))))
 		return;
 	if (c->hist_n == HISTORY) {
 		c->hist_first = (c->hist_first + 1) % HISTORY;
 		c->hist_n--;
 	}
-	c->hist[(c->hist_first + c->hist_n++) % HISTORY] = (struct snapshot){ now, c->got };
+	c->hist[(c->hist_first + c->hist_n++) % HISTORY] = (struct snapshot){ now, c->log->got };
+}
+
+static void log_ack(const struct conn *c, const struct ftmb_repl_vector *ack, uint64_t now)
+{
+	if (!ack_log)
+		return;
+	fprintf(ack_log, "ack %s %" PRIu64, c->peer.instance, now);
+	for (uint16_t i = 0; i < ack->n; i++)
+		fprintf(ack_log, " %" PRIu64, ack->vc.in[i]);
+	for (uint16_t i = 0; i < ack->n; i++)
+		fprintf(ack_log, " %" PRIu64, ack->vc.pal[i]);
+	fputc('\n', ack_log);
+	fflush(ack_log);
 }
 
 /* Acknowledges the newest state received at least ack_delay_ns ago. */
@@ -217,24 +257,21 @@ static void maybe_ack(struct conn *c, uint64_t now)
 	}
 	c->acked = *vc;
 	c->last_ack_ns = now;
+	log_ack(c, &ack, now); /* before anything below can drop the connection */
 	if (++c->acks == bad_after_acks) {
 		buf[8] ^= 0xff; /* the same ACK again, its checksum broken */
 		fprintf(stderr, "fake-backup: %s: sending a corrupt frame\n", c->peer.instance);
 		send_all(c->fd, buf, (size_t)n);
 		c->muted = true;
 	}
+	if (c->acks == drop_after_acks && !dropped) {
+		dropped = true;
+		close_conn(c, "dropping the connection, unread data and all");
+		return;
+	}
 	if (c->acks == mute_after_acks) {
 		fprintf(stderr, "fake-backup: %s: acknowledging nothing more\n", c->peer.instance);
 		c->muted = true;
-	}
-	if (ack_log) {
-		fprintf(ack_log, "ack %s %" PRIu64, c->peer.instance, now);
-		for (uint16_t i = 0; i < ack.n; i++)
-			fprintf(ack_log, " %" PRIu64, vc->in[i]);
-		for (uint16_t i = 0; i < ack.n; i++)
-			fprintf(ack_log, " %" PRIu64, vc->pal[i]);
-		fputc('\n', ack_log);
-		fflush(ack_log);
 	}
 }
 
@@ -321,6 +358,7 @@ int main(int argc, char **argv)
 		{ "record-dir", required_argument, NULL, 'r' },
 		{ "bad-after-acks", required_argument, NULL, 'b' },
 		{ "mute-after-acks", required_argument, NULL, 'm' },
+		{ "drop-after-acks", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -336,10 +374,11 @@ int main(int argc, char **argv)
 		case 'r': record_dir = optarg; break;
 		case 'b': bad_after_acks = strtoull(optarg, NULL, 10); break;
 		case 'm': mute_after_acks = strtoull(optarg, NULL, 10); break;
+		case 'D': drop_after_acks = strtoull(optarg, NULL, 10); break;
 		default:
 			fprintf(stderr, "usage: fake-backup --listen ADDR:PORT [--ack-delay-ms D] "
 					"[--ack-log FILE] [--record-dir DIR] [--bad-after-acks N] "
-					"[--mute-after-acks N]\n");
+					"[--mute-after-acks N] [--drop-after-acks N]\n");
 			return 2;
 		}
 	}
@@ -359,8 +398,8 @@ int main(int argc, char **argv)
 		uint64_t now;
 
 		for (int i = 0; i < MAX_CONNS; i++)
-			if (conns[i].fd >= 0 && conns[i].hist_n &&
-			    memcmp(&conns[i].acked, &conns[i].got, sizeof(conns[i].got)))
+			if (conns[i].fd >= 0 && conns[i].log && conns[i].hist_n &&
+			    memcmp(&conns[i].acked, &conns[i].log->got, sizeof(conns[i].acked)))
 				tick.tv_nsec = 50000; /* an ACK is due soon */
 
 		pfd[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
@@ -386,6 +425,9 @@ int main(int argc, char **argv)
 			       conns[i].peer.instance, conns[i].acks, conns[i].released_frames);
 			close_conn(&conns[i], NULL);
 		}
+	for (int i = 0; i < MAX_CONNS; i++)
+		if (logs[i].record)
+			fclose(logs[i].record);
 	if (ack_log)
 		fclose(ack_log);
 	return 0;

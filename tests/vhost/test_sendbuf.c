@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The replication send buffer (sendbuf.c) over a real socket pair: partial
- * sends, restart at a frame boundary after a reconnection, reclaiming, and
- * refusing to take more than it has room for. */
+ * sends, frames kept until acknowledged, restart at the first frame not
+ * acknowledged after a reconnection, and refusing to take more than it has
+ * room for. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "ftmb/le.h"
 #include "ftmb/repl.h"
 #include "sendbuf.h"
 
@@ -19,6 +21,7 @@ static struct sendbuf sb;
 static int fds[2];
 static uint8_t store[FTMB_REPL_HDR_LEN + FTMB_REPL_MAX_PAYLOAD];
 static struct ftmb_repl_decoder dec; /* the receiving peer's */
+static uint64_t acked_seq;           /* acknowledgements cover inputs up to this */
 
 static int setup(void **state)
 {
@@ -29,6 +32,7 @@ static int setup(void **state)
 		return -1;
 	setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 	ftmb_repl_decoder_init(&dec, store, sizeof(store));
+	acked_seq = 0;
 	return sendbuf_init(&sb, 64 * 1024);
 }
 
@@ -54,6 +58,19 @@ static size_t put_input(uint64_t seq, uint16_t plen)
 	assert_true(n > 0);
 	sendbuf_commit(&sb, (size_t)n);
 	return (size_t)n;
+}
+
+
+static bool covered(void *ctx, const uint8_t *frame)
+{
+	(void)ctx;
+	return ftmb_get_le64(frame + FTMB_REPL_HDR_LEN + 8) <= acked_seq;
+}
+
+static void ack_up_to(uint64_t seq)
+{
+	acked_seq = seq;
+	sendbuf_ack(&sb, covered, NULL);
 }
 
 /* Reads everything available and decodes it (the peer's decoder keeps a
@@ -89,6 +106,10 @@ static void sends_everything_when_the_socket_takes_it(void **state)
 	assert_int_equal(sendbuf_pending(&sb), 0);
 	assert_int_equal(receive_seqs(fds[1], seqs, 16), 3);
 	assert_int_equal(seqs[2], 3);
+	assert_true(sendbuf_room(&sb) < 64 * 1024); /* kept until acknowledged */
+	ack_up_to(2);
+	assert_true(sendbuf_room(&sb) < 64 * 1024); /* reclaiming would copy more than it frees */
+	ack_up_to(3);
 	assert_int_equal(sendbuf_room(&sb), 64 * 1024); /* all reclaimed */
 }
 
@@ -113,9 +134,10 @@ static void keeps_what_the_socket_refuses(void **state)
 		assert_int_equal(seqs[i], (uint64_t)i + 1);
 }
 
-/* A connection lost in the middle of a frame: the next one starts with that
- * frame whole, so the new peer decodes a clean stream. */
-static void rewinds_to_the_first_frame_not_sent_whole(void **state)
+/* A connection lost in the middle of a frame: the next one starts with the
+ * first frame not acknowledged, whole, so the new peer decodes a clean
+ * stream and misses nothing the old one may not have read. */
+static void rewinds_to_the_first_frame_not_acknowledged(void **state)
 {
 	int pair[2];
 	uint64_t seqs[64];
@@ -126,7 +148,9 @@ static void rewinds_to_the_first_frame_not_sent_whole(void **state)
 		put_input(s, 1000);
 	sendbuf_flush(&sb, fds[0]);
 	assert_true(sendbuf_pending(&sb) > 0);
-	receive_seqs(fds[1], seqs, 64);
+	got = receive_seqs(fds[1], seqs, 64);
+	assert_true(got > 5);
+	ack_up_to(5); /* the backup acknowledged 1..5 only */
 	close(fds[1]); /* the old peer is gone, and so is whatever it had not read */
 	sendbuf_rewind(&sb);
 	ftmb_repl_decoder_init(&dec, store, sizeof(store)); /* a new peer */
@@ -139,8 +163,9 @@ static void rewinds_to_the_first_frame_not_sent_whole(void **state)
 		assert_true(sendbuf_flush(&sb, fds[0]) >= 0);
 		got += receive_seqs(fds[1], seqs + got, 64 - got);
 	}
-	/* The new peer decodes whole frames only, in order, up to the last. */
+	/* The new peer decodes whole frames only, in order, from 6 to the last. */
 	assert_true(got > 0);
+	assert_int_equal(seqs[0], 6);
 	assert_int_equal(dec.end - dec.start, 0);
 	for (int i = 1; i < got; i++)
 		assert_int_equal(seqs[i], seqs[i - 1] + 1);
@@ -157,13 +182,16 @@ static void refuses_more_than_its_room(void **state)
 	}
 	assert_true(sendbuf_room(&sb) < frame);
 	assert_int_equal(n, (64 * 1024) / frame);
-	/* Sending some makes room again, once the copy would be cheap enough. */
-	while (sendbuf_room(&sb) < frame) {
+	/* Sending alone frees nothing: only acknowledged frames are reclaimed. */
+	for (int i = 0; i < 100 && sendbuf_pending(&sb); i++) {
 		uint64_t seqs[64];
 
 		assert_true(sendbuf_flush(&sb, fds[0]) >= 0);
 		receive_seqs(fds[1], seqs, 64);
 	}
+	assert_int_equal(sendbuf_pending(&sb), 0);
+	assert_true(sendbuf_room(&sb) < frame);
+	ack_up_to(n);
 	assert_non_null(sendbuf_reserve(&sb, frame));
 }
 
@@ -183,7 +211,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(sends_everything_when_the_socket_takes_it, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(keeps_what_the_socket_refuses, setup, teardown),
-		cmocka_unit_test_setup_teardown(rewinds_to_the_first_frame_not_sent_whole, setup,
+		cmocka_unit_test_setup_teardown(rewinds_to_the_first_frame_not_acknowledged, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(refuses_more_than_its_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(reports_a_broken_connection, setup, teardown),
