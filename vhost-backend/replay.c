@@ -25,6 +25,13 @@ void datapath_replay_begin(struct instance *inst)
 	uint64_t inputs = 0, pals = 0;
 
 	RTE_VERIFY(horizon != NULL);
+	/* Numbering resumes after the checkpoint: the guest has seen its
+	 * inputs and published its PALs already. */
+	for (uint16_t i = 0; i < inst->n; i++) {
+		inst->logged.in[i] = rf->log.cut.in[i];
+		inst->logged.pal[i] = rf->log.cut.pal[i];
+		host_region_resume_pal(&inst->region, i, rf->log.cut.pal[i]);
+	}
 	replay_log_horizons(&rf->log, horizon, inst->cfg.vars);
 	host_region_set_horizons(&inst->region, horizon, inst->cfg.vars);
 	free(horizon);
@@ -34,8 +41,10 @@ void datapath_replay_begin(struct instance *inst)
 	}
 	rf->start_ns = rf->progress_ns = now_ns();
 	VLOG(INFO, "instance %s: replica: replaying %s: %" PRIu64 " inputs, %" PRIu64
-		   " logged records, %" PRIu64 " frames",
-	     inst->cfg.name, inst->cfg.replay, inputs, pals, rf->log.frames);
+		   " logged records, %" PRIu64 " frames, after a checkpoint covering inputs %" PRIu64
+		   " and records %" PRIu64 " of queue/thread 0",
+	     inst->cfg.name, inst->cfg.replay, inputs, pals, rf->log.frames, rf->log.cut.in[0],
+	     rf->log.cut.pal[0]);
 	if (!inst->protected)
 		VLOG(WARNING, "instance %s: NO BACKUP: the replica releases outputs unprotected",
 		     inst->cfg.name);
@@ -170,9 +179,9 @@ void datapath_replay_check_pals(struct instance *inst, uint16_t t,
 	for (uint32_t i = 0; i < n; i++) {
 		const struct ftmb_record *r = &recs[i], *l;
 
-		if (r->counter > rf->log.n_pal[t])
+		if (r->counter > rf->log.cut.pal[t] + rf->log.n_pal[t])
 			return;
-		l = &rf->log.pal[t][r->counter - 1];
+		l = &rf->log.pal[t][r->counter - rf->log.cut.pal[t] - 1];
 		rf->checked_pal[t] = r->counter;
 		if (r->type == l->type && r->var == l->var && r->seq == l->seq &&
 		    r->value == l->value)

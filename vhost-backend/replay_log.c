@@ -55,10 +55,10 @@ static int add_input(struct parse_state *ps, const struct ftmb_repl_frame *f)
 	if (in.queue >= log->hello.n_threads)
 		return fail(ps->err, ps->errlen, "INPUT on queue %u of %u", in.queue,
 			    log->hello.n_threads);
-	if (in.seq != log->n_in[in.queue] + 1)
+	if (in.seq != log->cut.in[in.queue] + log->n_in[in.queue] + 1)
 		return fail(ps->err, ps->errlen,
 			    "queue %u: input seq %" PRIu64 " follows %" PRIu64 " (out of order)",
-			    in.queue, in.seq, log->n_in[in.queue]);
+			    in.queue, in.seq, log->cut.in[in.queue] + log->n_in[in.queue]);
 	if (grow((void **)&log->in[in.queue], log->n_in[in.queue], &ps->in_cap[in.queue],
 		 sizeof(struct replay_input)))
 		return fail(ps->err, ps->errlen, "out of memory");
@@ -83,11 +83,11 @@ static int add_pal(struct parse_state *ps, const struct ftmb_repl_frame *f)
 		uint64_t *n = &log->n_pal[pal.thread];
 
 		ftmb_repl_pal_get(&pal, i, &rec);
-		if (rec.counter != *n + 1)
+		if (rec.counter != log->cut.pal[pal.thread] + *n + 1)
 			return fail(ps->err, ps->errlen,
 				    "thread %u: PAL counter %" PRIu64 " follows %" PRIu64
 				    " (out of order)",
-				    pal.thread, rec.counter, *n);
+				    pal.thread, rec.counter, log->cut.pal[pal.thread] + *n);
 		if (grow((void **)&log->pal[pal.thread], *n, &ps->pal_cap[pal.thread],
 			 sizeof(rec)))
 			return fail(ps->err, ps->errlen, "out of memory");
@@ -118,6 +118,24 @@ static int add_released(struct parse_state *ps, const struct ftmb_repl_frame *f)
 	return 0;
 }
 
+/* The checkpoint the replica resumes from: only right after the HELLO. */
+static int set_cut(struct parse_state *ps, const struct ftmb_repl_frame *f)
+{
+	struct replay_log *log = ps->log;
+	struct ftmb_repl_vector cut;
+	int rc = ftmb_repl_get_cut(f, &cut);
+
+	if (rc)
+		return fail(ps->err, ps->errlen, "bad CUT: %s", ftmb_strerror(rc));
+	if (log->frames != 1)
+		return fail(ps->err, ps->errlen, "a CUT must come right after the HELLO");
+	if (cut.n != log->hello.n_threads)
+		return fail(ps->err, ps->errlen, "CUT for %u threads, HELLO said %u", cut.n,
+			    log->hello.n_threads);
+	log->cut = cut.vc;
+	return 0;
+}
+
 static int add_frame(struct parse_state *ps, const struct ftmb_repl_frame *f)
 {
 	struct replay_log *log = ps->log;
@@ -132,6 +150,8 @@ static int add_frame(struct parse_state *ps, const struct ftmb_repl_frame *f)
 		return 0;
 	}
 	switch (f->type) {
+	case FTMB_REPL_CUT:
+		return set_cut(ps, f);
 	case FTMB_REPL_INPUT:
 		return add_input(ps, f);
 	case FTMB_REPL_PAL:

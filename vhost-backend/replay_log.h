@@ -3,8 +3,10 @@
  * A replay file: the replication frames hostd logged for an instance (HELLO
  * first, then INPUT, PAL and RELEASED frames in any interleaving), loaded
  * and checked whole before a replica starts: per queue, inputs numbered
- * 1, 2, 3...; per thread, PAL records counted 1, 2, 3...; every frame valid.
- * Replay starts from an empty checkpoint (a guest that has seen nothing).
+ * contiguously; per thread, PAL records counted contiguously; every frame
+ * valid. Numbering starts after the checkpoint the replica resumes from: a
+ * CUT frame right after the HELLO gives, per queue and thread, what that
+ * checkpoint covers; without one, from an empty checkpoint (from 1).
  */
 #ifndef VHOST_REPLAY_LOG_H
 #define VHOST_REPLAY_LOG_H
@@ -25,9 +27,10 @@ struct replay_log {
 	struct ftmb_repl_hello hello;
 	uint8_t *file; /* the file's bytes; inputs point into them */
 	size_t file_size;
-	struct replay_input *in[FTMB_MAX_THREADS]; /* in[q][seq - 1] */
+	struct ftmb_vclock cut; /* in[q], pal[t] the checkpoint covers (0: none) */
+	struct replay_input *in[FTMB_MAX_THREADS]; /* in[q][seq - cut.in[q] - 1] */
 	uint64_t n_in[FTMB_MAX_THREADS];
-	struct ftmb_record *pal[FTMB_MAX_THREADS]; /* pal[t][counter - 1] */
+	struct ftmb_record *pal[FTMB_MAX_THREADS]; /* pal[t][counter - cut.pal[t] - 1] */
 	uint64_t n_pal[FTMB_MAX_THREADS];
 	uint64_t released[FTMB_MAX_THREADS]; /* highest RELEASED watermark */
 	uint64_t frames;

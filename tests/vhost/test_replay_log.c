@@ -258,6 +258,54 @@ static void a_second_hello(void **state)
 	expect_error("unexpected HELLO");
 }
 
+static void put_cut(uint16_t n, uint64_t in0, uint64_t pal0)
+{
+	struct ftmb_repl_vector cut = { .n = n, .ckpt_seq = 7 };
+
+	cut.vc.in[0] = in0;
+	cut.vc.pal[0] = pal0;
+	len += (size_t)ftmb_repl_put_cut(file + len, CAP - len, &cut);
+}
+
+static void resumes_after_a_cut(void **state)
+{
+	struct replay_log log;
+	char err[256] = "";
+
+	(void)state;
+	put_hello(2);
+	put_cut(2, 10, 20);
+	put_input(0, 11);
+	put_input(1, 1);
+	put_pals(0, 21, 2, 3);
+	assert_int_equal(parse(&log, err, sizeof(err)), 0);
+	assert_int_equal(log.cut.in[0], 10);
+	assert_int_equal(log.cut.pal[0], 20);
+	assert_int_equal(log.n_in[0], 1);
+	assert_int_equal(log.in[0][0].data[0], 11);
+	assert_int_equal(log.n_pal[0], 2);
+	assert_int_equal(log.pal[0][1].counter, 22);
+	replay_log_free(&log);
+}
+
+static void inputs_must_follow_the_cut(void **state)
+{
+	(void)state;
+	put_hello(2);
+	put_cut(2, 10, 0);
+	put_input(0, 1);
+	expect_error("queue 0: input seq 1 follows 10");
+}
+
+static void a_cut_only_after_the_hello(void **state)
+{
+	(void)state;
+	put_hello(2);
+	put_input(0, 1);
+	put_cut(2, 0, 0);
+	expect_error("a CUT must come right after the HELLO");
+}
+
 static void missing_file(void **state)
 {
 	struct replay_log log;
@@ -288,6 +336,9 @@ int main(void)
 		T(released_going_backwards),
 		T(an_ack_has_no_place_in_a_log),
 		T(a_second_hello),
+		T(resumes_after_a_cut),
+		T(inputs_must_follow_the_cut),
+		T(a_cut_only_after_the_hello),
 		T(missing_file),
 	};
 
