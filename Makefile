@@ -18,8 +18,16 @@ VERSION := 0.1.0
 OPT ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE_CFLAGS := -std=gnu11 -fPIC -D_GNU_SOURCE $(OPT) $(WARN) -MMD -MP \
-	-Iguest-shim/include -Ihostd/include -Itools/include -Ivhost-backend
+	-Iguest-shim/include -Ihostd/include -Itools/include
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+# Archives are rebuilt from scratch, so that a renamed or removed source does
+# not leave a stale member behind.
+define ARCHIVE
+	@mkdir -p $(@D)
+	@rm -f $@
+	$(AR) rcs $@ $^
+endef
 
 # `make V=1` shows whole command lines.
 V ?= 0

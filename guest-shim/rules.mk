@@ -10,12 +10,10 @@ LIBFTMB_A := $(BUILD)/libftmb.a
 LIBFTMB_SO := $(BUILD)/libftmb.so
 
 $(LIBFTMB_A): $(LIBFTMB_SRCS:%.c=$(BUILD)/%.o)
-	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	$(ARCHIVE)
 
 $(SAN)/libftmb.a: $(LIBFTMB_SRCS:%.c=$(SAN)/%.o)
-	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	$(ARCHIVE)
 
 $(LIBFTMB_SO): $(LIBFTMB_SRCS:%.c=$(BUILD)/%.o)
 	$(CC) -shared -Wl,-soname,libftmb.so.0 -o $@ $^ -lpthread

@@ -330,6 +330,8 @@ gboolean logstore_dump_fd(const struct logstore *s, int fd, GError **error)
 
 	w.buf = g_malloc(w.cap);
 	w.len = (size_t)ftmb_repl_put_hello(w.buf, w.cap, &s->hello);
+	if (s->last_cut.n) /* where numbering resumes, even if nothing follows */
+		w.len += (size_t)ftmb_repl_put_cut(w.buf + w.len, w.cap - w.len, &s->last_cut);
 	for (uint16_t q = 0; ok && q < n; q++)
 		ok = dump_inputs(&w, &s->in[q], q);
 	for (uint16_t t = 0; ok && t < n; t++)

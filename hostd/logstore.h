@@ -81,7 +81,8 @@ guint logstore_held(const struct logstore_seq *seq);
 
 /*
  * The replay file a replica's ftmb-vhost reads: replication frames, in this
- * order: the instance's HELLO; its INPUT frames, queue by queue in seq order;
+ * order: the instance's HELLO; the last CUT, if any (where each queue's and
+ * thread's numbering resumes); its INPUT frames, queue by queue in seq order;
  * its PAL frames, thread by thread in counter order (up to
  * FTMB_REPL_MAX_RECORDS records each); one RELEASED frame (n = n_threads).
  * logstore_dump_file writes a temporary file and renames it into place, so a

@@ -4,10 +4,10 @@
 LIBREPL_SRCS := hostd/repl.c
 
 $(BUILD)/libftmbrepl.a: $(LIBREPL_SRCS:%.c=$(BUILD)/%.o)
-	$(AR) rcs $@ $^
+	$(ARCHIVE)
 
 $(SAN)/libftmbrepl.a: $(LIBREPL_SRCS:%.c=$(SAN)/%.o)
-	$(AR) rcs $@ $^
+	$(ARCHIVE)
 
 LIBS += $(BUILD)/libftmbrepl.a
 
@@ -43,10 +43,10 @@ LIBCKPT_SRCS := hostd/ckpt_parser.c hostd/ckpt_store.c hostd/ckpt_restore.c
 CFLAGS_hostd/ += $(call pc,--cflags json-glib-1.0)
 
 $(BUILD)/libftmbckpt.a: $(LIBCKPT_SRCS:%.c=$(BUILD)/%.o)
-	$(AR) rcs $@ $^
+	$(ARCHIVE)
 
 $(SAN)/libftmbckpt.a: $(LIBCKPT_SRCS:%.c=$(SAN)/%.o)
-	$(AR) rcs $@ $^
+	$(ARCHIVE)
 
 $(BUILD)/ftmb-ckpt: $(BUILD)/hostd/ckpt_tool.o $(BUILD)/libftmbckpt.a
 	$(CC) -o $@ $^ $(call pc,--libs json-glib-1.0) -lisal

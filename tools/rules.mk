@@ -20,10 +20,10 @@ CFLAGS_tools/verify/ = -Itools/testtraffic $(call pc,--cflags glib-2.0 json-glib
 TESTTRAFFIC_LDLIBS = $(call pc,--libs glib-2.0) -lm
 
 $(BUILD)/libtesttraffic.a: $(TESTTRAFFIC_SRCS:%.c=$(BUILD)/%.o)
-	$(AR) rcs $@ $^
+	$(ARCHIVE)
 
 $(SAN)/libtesttraffic.a: $(TESTTRAFFIC_SRCS:%.c=$(SAN)/%.o)
-	$(AR) rcs $@ $^
+	$(ARCHIVE)
 
 $(BUILD)/ftmb-traffic: $(TRAFFIC_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libtesttraffic.a
 	$(CC) -o $@ $^ $(call pc,--libs libdpdk json-glib-1.0) $(TESTTRAFFIC_LDLIBS)

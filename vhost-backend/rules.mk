@@ -5,10 +5,10 @@
 HOSTREGION_SRCS := vhost-backend/host_region.c
 
 $(BUILD)/libhostregion.a: $(HOSTREGION_SRCS:%.c=$(BUILD)/%.o)
-	$(AR) rcs $@ $^
+	$(ARCHIVE)
 
 $(SAN)/libhostregion.a: $(HOSTREGION_SRCS:%.c=$(SAN)/%.o)
-	$(AR) rcs $@ $^
+	$(ARCHIVE)
 
 LIBS += $(BUILD)/libhostregion.a
 
@@ -24,10 +24,10 @@ VHOST_LDLIBS = $(call pc,--libs libdpdk json-glib-1.0 glib-2.0) -lisal -lpthread
 
 # rm first: ar keeps members that are no longer listed (a renamed source).
 $(BUILD)/libvhostcore.a: $(VHOST_CORE_SRCS:%.c=$(BUILD)/%.o)
-	rm -f $@ && $(AR) rcs $@ $^
+	$(ARCHIVE)
 
 $(SAN)/libvhostcore.a: $(VHOST_CORE_SRCS:%.c=$(SAN)/%.o)
-	rm -f $@ && $(AR) rcs $@ $^
+	$(ARCHIVE)
 
 $(BUILD)/ftmb-vhost: $(VHOST_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libhostregion.a \
 		$(BUILD)/libftmbrepl.a $(BUILD)/libftmb.a

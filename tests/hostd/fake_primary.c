@@ -518,6 +518,12 @@ static int cmd_verify_dump(const char *path, const char *instance)
 			if (ftmb_repl_get_hello(&f, &h) || strcmp(h.instance, instance) != 0 ||
 			    h.n_threads != opt_queues)
 				die("the first frame is not %s's HELLO", instance);
+		} else if (f.type == FTMB_REPL_CUT) {
+			struct ftmb_repl_vector cut;
+
+			if (frames != 2 || ftmb_repl_get_cut(&f, &cut) ||
+			    cut.vc.in[0] != (uint64_t)opt_cut_at)
+				die("the CUT is not second or does not say %d", opt_cut_at);
 		} else if (f.type == FTMB_REPL_INPUT) {
 			check_input(&c, &f);
 		} else if (f.type == FTMB_REPL_PAL) {

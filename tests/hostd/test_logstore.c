@@ -344,6 +344,14 @@ static void check_dump(int fd, uint64_t first_in, uint64_t last_in, uint64_t fir
 				assert_string_equal(h.instance, "nat1");
 				assert_int_equal(h.generation, 7);
 				stage = 1;
+			} else if (f.type == FTMB_REPL_CUT) {
+				struct ftmb_repl_vector c;
+
+				assert_int_equal(stage, 1);
+				assert_int_equal(frames, 2);
+				assert_int_equal(ftmb_repl_get_cut(&f, &c), FTMB_OK);
+				assert_int_equal(c.vc.in[0], first_in - 1);
+				assert_int_equal(c.vc.pal[0], first_pal - 1);
 			} else if (f.type == FTMB_REPL_INPUT) {
 				struct ftmb_repl_input in;
 

@@ -9,7 +9,7 @@ UNIT_TESTS += $(TRAFFIC_TESTS:%=$(BUILD)/tests/traffic/%)
 CHECKS += tests/traffic/verify-cli.sh tests/traffic/traffic-loop.sh tests/traffic/traffic-mb.sh
 CHECK_DEPS += $(BUILD)/tests/traffic/mkregion $(BUILD)/ftmb-monitor $(BUILD)/ftmb-nat
 
-CFLAGS_tests/traffic/ = -Itools/testtraffic -Itools/verify $(call pc,--cflags glib-2.0 cmocka)
+CFLAGS_tests/traffic/ = -Ivhost-backend -Itools/testtraffic -Itools/verify $(call pc,--cflags glib-2.0 cmocka)
 TRAFFIC_TEST_LDLIBS = $(call pc,--libs cmocka glib-2.0) -lm
 
 $(BUILD)/tests/traffic/test_testtraffic: $(BUILD)/tests/traffic/test_testtraffic.o \

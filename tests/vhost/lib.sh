@@ -48,12 +48,27 @@ start() {
 
 # stop NAME: SIGTERM and wait (the process writes its summary).
 stop() {
-	local pid
+	local pid i=0
 	eval "pid=\${PID_$1:-}"
 	[ -n "$pid" ] || return 0
 	kill "$pid" 2>/dev/null
+	while ((i++ < 200)) && running "$pid"; do
+		sleep 0.05
+	done
+	if running "$pid"; then
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		eval "PID_$1="
+		fail "$1 (pid $pid) did not exit within 10 s of SIGTERM"
+	fi
 	wait "$pid" 2>/dev/null
 	eval "PID_$1="
+}
+
+# running PID: the process exists and has not exited (a zombie has).
+running() {
+	local pid comm state rest
+	read -r pid comm state rest <"/proc/$1/stat" 2>/dev/null && [ "$state" != Z ]
 }
 
 # wait_for FILE PATTERN [SECONDS]: until a line of FILE matches.

@@ -5,7 +5,7 @@
 VHOST_UNIT := test_release test_rss test_sendbuf test_replay_log test_config
 UNIT_TESTS += $(VHOST_UNIT:%=$(BUILD)/tests/vhost/%)
 
-CFLAGS_tests/vhost/ = $(call pc,--cflags libdpdk cmocka)
+CFLAGS_tests/vhost/ = -Ivhost-backend $(call pc,--cflags libdpdk cmocka)
 VHOST_UNIT_LIBS := libvhostcore.a libftmbrepl.a libftmb.a
 VHOST_UNIT_LDLIBS = $(call pc,--libs cmocka) -lisal -lpthread
 
