@@ -153,12 +153,14 @@ static gboolean check_empty(xmlNodePtr el, GError **error)
 	return TRUE;
 }
 
+/* virDomainGetMetadata() hands the element over without its namespace, having
+ * picked it by namespace; written by hand it carries LIBVIRT_FTMB_NS. */
 static gboolean check_protection_element(xmlNodePtr el, GError **error)
 {
 	const char *ns = el && el->ns ? (const char *)el->ns->href : NULL;
 
-	if (!el || strcmp((const char *)el->name, "protection") != 0 || !ns ||
-	    strcmp(ns, LIBVIRT_FTMB_NS) != 0)
+	if (!el || strcmp((const char *)el->name, "protection") != 0 ||
+	    (ns && strcmp(ns, LIBVIRT_FTMB_NS) != 0))
 		return fail(error, LIBVIRT_DOMAINS_ERROR_INVALID,
 			    "expected a <protection> element in namespace %s, found <%s> in %s",
 			    LIBVIRT_FTMB_NS, el ? (const char *)el->name : "nothing",

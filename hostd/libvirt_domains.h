@@ -73,9 +73,11 @@ struct libvirt_domain {
 	char *error;
 };
 
-/* Parses the metadata element as virDomainGetMetadata() returns it (or as
- * written in the domain XML). On failure returns FALSE with a message that
- * names the attribute and the valid values; *out is left cleared. */
+/* Parses the metadata element as virDomainGetMetadata() returns it (without
+ * a namespace: libvirt strips it) or as written in the domain XML (in
+ * LIBVIRT_FTMB_NS); any other namespace is refused. On failure returns FALSE
+ * with a message that names the attribute and the valid values; *out is left
+ * cleared. */
 gboolean libvirt_protection_parse(const char *xml, struct libvirt_protection *out,
 				  GError **error);
 

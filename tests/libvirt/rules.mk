@@ -10,10 +10,20 @@ CFLAGS_tests/libvirt/ = $(CFLAGS_hostd/) -Ihostd $(call pc,--cflags libvirt libx
 
 UNIT_TESTS += $(BUILD)/tests/libvirt/test_libvirt_domains
 
-$(BUILD)/tests/libvirt/%: $(BUILD)/tests/libvirt/%.o $(LIBVIRT_TEST_OBJS:%.c=$(BUILD)/%.o) \
+$(BUILD)/tests/libvirt/test_%: $(BUILD)/tests/libvirt/test_%.o $(LIBVIRT_TEST_OBJS:%.c=$(BUILD)/%.o) \
 		$(LIBVIRT_TEST_LIBS:%=$(BUILD)/%)
 	$(CC) -o $@ $^ $(LIBVIRT_TEST_LDLIBS)
 
-$(SAN)/tests/libvirt/%: $(SAN)/tests/libvirt/%.o $(LIBVIRT_TEST_OBJS:%.c=$(SAN)/%.o) \
+$(SAN)/tests/libvirt/test_%: $(SAN)/tests/libvirt/test_%.o $(LIBVIRT_TEST_OBJS:%.c=$(SAN)/%.o) \
 		$(LIBVIRT_TEST_LIBS:%=$(SAN)/%)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBVIRT_TEST_LDLIBS)
+
+# What define-start.sh runs: the module against the private libvirtd, the
+# guest image's middlebox, the region maker, and the patched QEMU.
+LIST_PROTECTED := $(BUILD)/tests/libvirt/list-protected
+$(LIST_PROTECTED): $(BUILD)/tests/libvirt/list_protected.o $(LIBVIRT_TEST_OBJS:%.c=$(BUILD)/%.o) \
+		$(LIBVIRT_TEST_LIBS:%=$(BUILD)/%)
+	$(CC) -o $@ $^ $(LIBVIRT_TEST_LDLIBS)
+CHECK_DEPS += $(LIST_PROTECTED) $(GUEST_BINS) $(BUILD)/tests/traffic/mkregion \
+	$(BUILD)/qemu-system-x86_64
+CHECKS += tests/libvirt/define-start.sh

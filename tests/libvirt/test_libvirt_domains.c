@@ -36,7 +36,7 @@ static void test_protection_full(void **state)
 	libvirt_protection_clear(&p);
 }
 
-/* As virsh metadata prints it: a default namespace, and the defaults. */
+/* With a default namespace, and the defaults. */
 static void test_protection_defaults(void **state)
 {
 	struct libvirt_protection p;
@@ -49,6 +49,20 @@ static void test_protection_defaults(void **state)
 	assert_int_equal(p.interval_ms, 50);
 	assert_int_equal(p.policy, HOSTD_POLICY_HALT);
 	assert_int_equal(p.threads, 1);
+	libvirt_protection_clear(&p);
+}
+
+/* As virDomainGetMetadata() returns it (libvirt 9.0): no namespace left. */
+static void test_protection_from_libvirt(void **state)
+{
+	struct libvirt_protection p;
+
+	(void)state;
+	assert_true(libvirt_protection_parse("<protection backup=\"hostB\" interval-ms=\"50\" "
+					     "policy=\"degrade\" threads=\"2\"/>\n",
+					     &p, NULL));
+	assert_string_equal(p.backup, "hostB");
+	assert_int_equal(p.threads, 2);
 	libvirt_protection_clear(&p);
 }
 
@@ -83,7 +97,6 @@ static const struct bad_case bad_metadata[] = {
 	{ "", LIBVIRT_DOMAINS_ERROR_XML, "not well-formed" },
 	{ "<ftmb:protection " NS " backup='h' backup='i'/>", LIBVIRT_DOMAINS_ERROR_XML,
 	  "redefined" },
-	{ "<protection backup='h'/>", LIBVIRT_DOMAINS_ERROR_INVALID, "in no namespace" },
 	{ "<p:protection xmlns:p='https://ftmb.dev/xmlns/protection/2' backup='h'/>",
 	  LIBVIRT_DOMAINS_ERROR_INVALID, "found <protection> in https://ftmb.dev/xmlns/protection/2" },
 	{ "<ftmb:replica " NS " backup='h'/>", LIBVIRT_DOMAINS_ERROR_INVALID, "found <replica>" },
@@ -365,6 +378,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_protection_full),
 		cmocka_unit_test(test_protection_defaults),
+		cmocka_unit_test(test_protection_from_libvirt),
 		cmocka_unit_test(test_protection_limits),
 		cmocka_unit_test(test_protection_bad),
 		cmocka_unit_test(test_example),
