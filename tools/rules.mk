@@ -56,4 +56,8 @@ CFLAGS_tools/ftmbctl/ = $(call pc,--cflags $(FTMBCTL_PKGS))
 $(BUILD)/ftmbctl: $(FTMBCTL_SRCS:%.c=$(BUILD)/%.o)
 	$(CC) -o $@ $^ $(call pc,--libs $(FTMBCTL_PKGS)) -lm
 
+# Under ASan+UBSan for tests/ctl/check-ctl.sh.
+$(SAN)/ftmbctl: $(FTMBCTL_SRCS:%.c=$(SAN)/%.o)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc,--libs $(FTMBCTL_PKGS)) -lm
+
 BINS += $(BUILD)/ftmbctl

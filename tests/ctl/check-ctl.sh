@@ -16,11 +16,15 @@
 #    socket is opened up, by the daemon's SO_PEERCRED check;
 #  - the proposed operations (checkpoint, failover, migrate) against a fake
 #    daemon: the exact request line, and the answer's rendering.
+# ftmbctl runs under ASan+UBSan when that build exists, and must never print
+# a sanitizer report.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/hostd/lib.sh
 CTL=$BUILD/ftmbctl
+[ -x "$BUILD/san/ftmbctl" ] && CTL=$BUILD/san/ftmbctl
 [ -x "$CTL" ] || fail "$CTL is not built (run make first)"
+echo "ftmbctl under test: $CTL"
 SOCK=$DIR/hb.sock
 
 # ctl EXPECTED-EXIT NAME ARGS...: runs ftmbctl against hb, keeps its stdout
@@ -88,14 +92,16 @@ start_hostd hb "$HOSTD" --config "$DIR/hostd.conf"
 
 # pb stays up (heartbeating) so that nat2 keeps receiving.
 "$FAKE" stream "$ADDR" nat2 --queues 2 --inputs 300 --pals 200 --cut-at 100 --heartbeat-as pb \
-	--beat-ms 60000 >"$DIR/pb.out" 2>&1 &
+	--beat-ms 60000 >"$DIR/pb.log" 2>&1 &
 CLEANUPS+=("kill $!")
-wait_for 5 grep -q acknowledged "$DIR/pb.out" || fail "nat2's stream was not acknowledged"
+wait_for 5 grep -q "sent CUT" "$DIR/pb.log" || fail "nat2's stream was not acknowledged"
+has_cut() { [ "$(control hb status "inst('nat2')['cut'] is not None")" = True ]; }
+wait_for 5 has_cut || fail "nat2's cut did not arrive"
 "$FAKE" stream "$ADDR" nat1 --queues 1 --inputs 50 --pals 50 --heartbeat-as pa \
-	--beat-ms 30000 >"$DIR/pa.out" 2>&1 &
+	--beat-ms 30000 >"$DIR/pa.log" 2>&1 &
 PA=$!
 CLEANUPS+=("kill $PA")
-wait_for 5 grep -q acknowledged "$DIR/pa.out" || fail "nat1's stream was not acknowledged"
+wait_for 5 grep -q acknowledged "$DIR/pa.log" || fail "nat1's stream was not acknowledged"
 kill -9 "$PA"
 wait "$PA" 2>/dev/null
 failed_over() { [ "$(control hb list "[i['state'] for i in r['instances']]")" = \
@@ -261,5 +267,8 @@ request_is '{"cmd": "migrate", "instance": "nat1", "host": "pc"}'
 has op-migrate.out '^nat1 moved from pa to pc: 256\.0 MiB copied, final checkpoint #44, packets held for 51\.0 ms, 4\.10 s in all$'
 has op-migrate.out '^nat1 is protected again, by hb$'
 rm -f "$SOCK"
+if grep -lE "AddressSanitizer|LeakSanitizer|runtime error" "$DIR"/*.err; then
+	fail "sanitizer report from ftmbctl"
+fi
 echo "proposed operations: requests as in CONTROL.md; $(cat "$DIR/op-ckpt.out")"
 echo "check-ctl: OK"

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "fields.h"
 
 struct wait {
 	GMainLoop *loop;
@@ -87,7 +88,8 @@ static gboolean on_timeout(gpointer data)
 /* Reads one line, or fails after timeout_s. */
 static char *read_answer(GSocketConnection *conn, guint timeout_s, struct wait *w)
 {
-	GDataInputStream *in = g_data_input_stream_new(g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+	GInputStream *raw = g_io_stream_get_input_stream(G_IO_STREAM(conn));
+	GDataInputStream *in = g_data_input_stream_new(raw);
 	GCancellable *cancel = g_cancellable_new();
 	guint tick = g_timeout_add_seconds(1, on_tick, w);
 	guint deadline = g_timeout_add_seconds(timeout_s, on_timeout, w);
@@ -124,8 +126,7 @@ static gboolean parse_answer(const char *path, char *line, struct ctl_answer *ou
 		if (ok && JSON_NODE_HOLDS_VALUE(ok) &&
 		    json_node_get_value_type(ok) == G_TYPE_BOOLEAN) {
 			out->ok = json_node_get_boolean(ok);
-			out->error = json_object_get_string_member_with_default(
-				out->root, "error", "(no error message)");
+			out->error = field_string(out->root, "error") ?: "(the daemon gave no reason)";
 			return TRUE;
 		}
 	}

@@ -93,6 +93,7 @@ static char *build_request(const struct command *c, char **args, guint n_args)
 
 struct progress {
 	const char *what;
+	gboolean shown;
 };
 
 /* On a terminal, a line that counts the seconds of a long operation. */
@@ -102,6 +103,7 @@ static void show_progress(guint seconds, gpointer data)
 
 	fprintf(stderr, "\r%s: waiting for ftmb-hostd, %u s", p->what, seconds);
 	fflush(stderr);
+	p->shown = TRUE;
 }
 
 static gboolean names_instance(const struct command *c, guint n_args)
@@ -151,7 +153,7 @@ static void print_json(struct ctl_answer *a)
  * so that a script reads one document whatever happened. */
 static int refused(const struct command *c, struct ctl_answer *a, gboolean json)
 {
-	const char *error = field_string(a->root, "error") ?: "(the daemon gave no reason)";
+	const char *error = a->error;
 
 	if (json)
 		print_json(a);
@@ -192,20 +194,19 @@ static int run(const struct command *c, char **args, guint n_args, const char *s
 	gboolean tty = c->operation && isatty(STDERR_FILENO);
 	struct ctl_answer a;
 	GError *error = NULL;
-	int rc;
+	gboolean answered;
+	int rc = EXIT_OK;
 
-	if (!ctl_request(socket_path, request, timeout_s ?: c->timeout_s,
-			 tty ? show_progress : NULL, &p, &a, &error)) {
-		if (tty)
-			fputc('\n', stderr);
+	answered = ctl_request(socket_path, request, timeout_s ?: c->timeout_s,
+			       tty ? show_progress : NULL, &p, &a, &error);
+	if (p.shown)
+		fputs("\r\033[K", stderr); /* erase the progress line */
+	g_free(request);
+	if (!answered) {
 		fprintf(stderr, "ftmbctl: %s\n", error->message);
 		g_error_free(error);
-		g_free(request);
 		return EXIT_USAGE;
 	}
-	if (tty)
-		fputs("\r\033[K", stderr);
-	rc = EXIT_OK;
 	if (!a.ok)
 		rc = refused(c, &a, json);
 	else if (names_instance(c, n_args) && field_array(a.root, "instances") &&
@@ -216,7 +217,6 @@ static int run(const struct command *c, char **args, guint n_args, const char *s
 	else
 		c->show(a.root, stdout);
 	ctl_answer_clear(&a);
-	g_free(request);
 	return rc;
 }
 
