@@ -102,8 +102,7 @@ wait_for 5 has_cut || fail "nat2's cut did not arrive"
 PA=$!
 CLEANUPS+=("kill $PA")
 wait_for 5 grep -q acknowledged "$DIR/pa.log" || fail "nat1's stream was not acknowledged"
-kill -9 "$PA"
-wait "$PA" 2>/dev/null
+{ kill -9 "$PA" && wait "$PA"; } 2>/dev/null
 failed_over() { [ "$(control hb list "[i['state'] for i in r['instances']]")" = \
 	'["replica-live-unprotected", "receiving"]' ]; }
 wait_for 5 failed_over || fail "nat1 did not fail over: $(control hb list)"
@@ -212,8 +211,8 @@ echo "daemon down: exit 2: $(cat "$DIR/down.err")"
 
 # --- a fake daemon: silence, nonsense, and the proposed operations -------------
 # fake_daemon REPLY: serves one connection on $SOCK, records the request line
-# in $DIR/request and answers REPLY, or, when REPLY is empty, holds the
-# connection open for 2 s without answering.
+# in $DIR/request and answers REPLY (its newlines removed), or, when REPLY is
+# empty, holds the connection open for 2 s without answering.
 fake_daemon() {
 	rm -f "$SOCK" "$DIR/request"
 	python3 - "$SOCK" "$DIR/request" "$1" <<'PY' &
@@ -225,7 +224,7 @@ c, _ = s.accept()
 f = c.makefile("rw")
 open(sys.argv[2], "w").write(f.readline())
 if sys.argv[3]:
-    f.write(sys.argv[3] + "\n")
+    f.write(sys.argv[3].replace("\n", "") + "\n")
     f.flush()
 else:
     time.sleep(2)
@@ -266,6 +265,30 @@ ctl 0 op-migrate migrate nat1 pc
 request_is '{"cmd": "migrate", "instance": "nat1", "host": "pc"}'
 has op-migrate.out '^nat1 moved from pa to pc: 256\.0 MiB copied, final checkpoint #44, packets held for 51\.0 ms, 4\.10 s in all$'
 has op-migrate.out '^nat1 is protected again, by hb$'
+# The proposed status fields, a lost backup, and an instance with members
+# missing (a newer or older daemon): shown as "?", never a failure.
+since=$(date -u -d '-200 sec' +%Y-%m-%dT%H:%M:%S.000000Z)
+ckpt_at=$(date -u -d '-2 sec' +%Y-%m-%dT%H:%M:%S.000000Z)
+fake_daemon '{"ok":true,"host":"pa","uptime_ms":3723000.0,"listen":"0.0.0.0:7400","heartbeat_interval_ms":5,"failure_timeout_ms":30,
+ "peers":[{"name":"hb","address":"192.0.2.2:7400","as_primary":{"connected":false,"heartbeats":0,"last_heartbeat_ms_ago":null,"leaving":false,"failed":false,"failure":null},
+           "as_backup":{"backs_us_up":true,"connected":false,"backup_lost":true,"echoes":10,"rtt_last_us":45,"rtt_min_us":40,"rtt_max_us":60}},
+          {"name":"hc","address":"192.0.2.3:7400","as_primary":{"connected":false,"heartbeats":0,"last_heartbeat_ms_ago":null,"leaving":false,"failed":false,"failure":null},
+           "as_backup":{"backs_us_up":true,"connected":true,"backup_lost":false,"echoes":10,"rtt_last_us":45,"rtt_min_us":40,"rtt_max_us":60}}],
+ "instances":[{"name":"fw1","role":"primary","state":"backup-lost","unprotected":true,"primary":"pa","backup":"hb","on_backup_lost":"degrade","last_error":null,"failover":null},
+              {"name":"nat1","role":"primary","state":"protected","unprotected":false,"primary":"pa","backup":"hc","on_backup_lost":"halt","last_error":"a stream was refused: generation 3 is older than 4",
+               "protected_since":"'"$since"'","last_checkpoint_at":"'"$ckpt_at"'","cut":{"ckpt_seq":42,"in":[1],"pal":[1]},"failover":null},
+              {"name":"odd"}]}'
+ctl 0 fake-status status
+request_is '{"cmd": "status"}'
+has fake-status.out '^ftmb-hostd pa: up 1 h 2 min, listening on 0\.0\.0\.0:7400, heartbeats every 5\.0 ms, failure after 30\.0 ms$'
+has fake-status.out '^WARNING: fw1 is UNPROTECTED \(backup-lost; on_backup_lost = degrade\)$'
+has fake-status.out '^WARNING: nat1: a stream was refused: generation 3 is older than 4$'
+has fake-status.out '^fw1 +primary +backup-lost +pa +hb +NO +- +-$'
+has fake-status.out '^nat1 +primary +protected +pa +hc +yes, for 3 min 2[0-9] s +#42, [0-9.]+ s ago +-$'
+has fake-status.out '^odd +\? +\? +\? +\? +\? +- +-$'
+has fake-status.out '^hb +192\.0\.2\.2:7400 +not connected +LOST$'
+has fake-status.out '^hc +192\.0\.2\.3:7400 +not connected +connected, rtt 45 us$'
+echo "status of a primary (fake): $(grep '^nat1' "$DIR/fake-status.out" | tr -s ' ')"
 rm -f "$SOCK"
 if grep -lE "AddressSanitizer|LeakSanitizer|runtime error" "$DIR"/*.err; then
 	fail "sanitizer report from ftmbctl"

@@ -211,5 +211,5 @@ const char *field_age(JsonObject *o, const char *name)
 	age = g_date_time_difference(now, t);
 	g_date_time_unref(now);
 	g_date_time_unref(t);
-	return fmt("%s ago", fmt_ms((double)MAX(age, 0) / 1000.0));
+	return fmt_ms((double)MAX(age, 0) / 1000.0);
 }

@@ -42,8 +42,8 @@ const char *fmt_ms(double ms);
 /* Text of a byte-count member: "512 B", "4.0 KiB", "256.0 MiB". */
 const char *field_bytes(JsonObject *o, const char *member);
 
-/* An ISO 8601 time member as its UTC time of day with
- * milliseconds ("12:00:00.130"), or as its age ("3 min 20 s ago"). */
+/* An ISO 8601 time member as its UTC time of day with milliseconds
+ * ("12:00:00.130"), or as the time since then ("3 min 20 s"). */
 const char *field_clock(JsonObject *o, const char *member);
 const char *field_age(JsonObject *o, const char *member);
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * stats: the daemon's connection counters, then one row of log counters per
- * instance. Counters count since the daemon started; HELD and LOG are what
- * the log holds now (a checkpoint cut truncates them).
+ * instance. Counters count since the daemon started: DUPLICATES are identical
+ * resends, ALREADY CUT entries that arrived covered by a checkpoint cut. HELD
+ * and LOG are what the log holds now (a cut truncates them).
  */
 #include "fields.h"
 #include "show.h"
@@ -25,7 +26,7 @@ void show_stats(JsonObject *answer, FILE *out)
 {
 	static const char *const headers[] = {
 		"INSTANCE", "STREAMS", "STREAM ERRORS", "ACKS", "INPUTS", "PALS", "RELEASED",
-		"CUTS", "DUPLICATES", "CUT AWAY", "HELD IN/PAL", "LOG", NULL
+		"CUTS", "DUPLICATES", "ALREADY CUT", "HELD IN/PAL", "LOG", NULL
 	};
 
 	fprintf(out, "peer connections: %s open, %s accepted, %s refused; %s protocol errors\n\n",

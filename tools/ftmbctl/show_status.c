@@ -29,8 +29,8 @@ static void warn_instance(JsonObject *inst, gpointer data)
 		const char *policy = field_string(inst, "on_backup_lost");
 		gboolean lost = g_strcmp0(field_string(inst, "state"), "backup-lost") == 0;
 
-		fprintf(out, "WARNING: %s is UNPROTECTED (%s)%s%s\n", name,
-			field_text(inst, "state"), lost && policy ? ": on backup loss it does " : "",
+		fprintf(out, "WARNING: %s is UNPROTECTED (%s%s%s)\n", name,
+			field_text(inst, "state"), lost && policy ? "; on_backup_lost = " : "",
 			lost && policy ? policy : "");
 	}
 	if (error)
@@ -42,7 +42,7 @@ static const char *protection(JsonObject *inst)
 	switch (field_bool(inst, "unprotected")) {
 	case 0:
 		return field_string(inst, "protected_since")
-			       ? fmt("yes, since %s", field_age(inst, "protected_since"))
+			       ? fmt("yes, for %s", field_age(inst, "protected_since"))
 			       : "yes";
 	case 1:
 		return "NO";
@@ -58,7 +58,7 @@ static const char *last_checkpoint(JsonObject *inst)
 	if (!cut)
 		return field_is_null(inst, "cut") ? "none" : "-";
 	if (field_string(inst, "last_checkpoint_at"))
-		return fmt("#%s, %s", field_text(cut, "ckpt_seq"),
+		return fmt("#%s, %s ago", field_text(cut, "ckpt_seq"),
 			   field_age(inst, "last_checkpoint_at"));
 	return fmt("#%s", field_text(cut, "ckpt_seq"));
 }
