@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One protected instance: a middlebox (VM or host process) with N queue
+ * pairs behind a vhost-user socket, its shared region, its external port and
+ * its replication link. One lcore loop polls every instance; a guest that
+ * breaks a contract stops only its own instance.
+ *
+ * Threads: the lcore loop owns everything here except vid, which the vhost
+ * library's event thread publishes from the device callbacks; teardown of a
+ * device waits (RCU) until the loop has passed a quiescent point.
+ */
+#ifndef VHOST_INSTANCE_H
+#define VHOST_INSTANCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "inst_config.h"
+#include "ftmb/vclock.h"
+#include "host_region.h"
+#include "release.h"
+#include "replay_log.h"
+#include "repl_link.h"
+#include "stats.h"
+
+#define INST_BURST 32u
+#define INST_TX_MAX 1024u
+#define INST_MAX 64u
+#define RELEASED_PERIOD_NS 100000ull /* RELEASED watermarks at most every 100 us */
+
+enum inst_state {
+	INST_RUNNING,
+	INST_STOPPED, /* the guest broke the contract */
+};
+
+/* A replica's progress through its replay log. */
+struct replay_feed {
+	struct replay_log log;
+	uint64_t fed_in[FTMB_MAX_THREADS];  /* logged inputs handed to the guest */
+	uint64_t fed_pal[FTMB_MAX_THREADS]; /* logged records pushed to replay rings */
+	uint64_t checked_pal[FTMB_MAX_THREADS]; /* drained PALs compared with the log */
+	bool closed[FTMB_MAX_THREADS];
+	bool live;
+	uint64_t start_ns, progress_ns;
+};
+
+struct instance {
+	struct inst_config cfg;
+	uint32_t index;
+	uint16_t n; /* queue pairs = threads */
+	enum inst_state state;
+	char stop_reason[600];
+	bool ftmb;       /* mode ftmb (else off) */
+	bool protected;  /* has a backup: log, and hold outputs until durable */
+	int vid;         /* the guest's vhost device, -1 when none (atomic) */
+	uint64_t connected_ns; /* when a new connection's device was published */
+	bool fresh_connection; /* a guest connected; its device is not up yet */
+	bool vhost_registered;
+	bool port_started;
+	uint16_t port_id;
+	struct rte_mempool *pool;
+	struct host_region region;
+
+	struct ftmb_vclock logged;  /* in[q]: last input seq given; pal[t]: last PAL logged */
+	struct ftmb_vclock durable; /* what the backup acknowledged */
+	struct out_thread out[FTMB_MAX_THREADS];
+	bool released_dirty;
+	uint64_t released_sent_ns;
+
+	struct repl_link link;
+	bool link_ready;
+	size_t pal_reserve; /* send-buffer room a full drain of the PAL rings needs */
+
+	struct rte_mbuf *tx[INST_TX_MAX]; /* released, waiting for the external port */
+	uint16_t n_tx;
+
+	struct replay_feed *replay;
+	struct inst_stats st;
+};
+
+/* The instances, for the device callbacks (fixed before vhost starts). */
+extern struct instance *g_instances[INST_MAX];
+extern uint32_t g_n_instances;
+
+/* Process-wide set-up before any instance: the RCU state the device
+ * teardown waits on. The calling thread becomes the polling loop. */
+int instances_init(char *err, size_t errlen);
+
+/* Creates the instance (region, port, link, replay log) without starting
+ * its vhost socket. Returns 0, or -1 with a message in err. */
+int instance_create(struct instance *inst, const struct inst_config *cfg, uint32_t index,
+		    char *err, size_t errlen);
+
+/* Registers and starts every instance's vhost-user socket. */
+int instances_start_vhost(char *err, size_t errlen);
+
+/* One polling pass over the instance; returns the work done. */
+uint64_t instance_poll(struct instance *inst, uint64_t now_ns);
+
+/* The loop's quiescent point (once per iteration). */
+void instances_quiescent(void);
+
+/* Stops a guest that broke the contract: logs the reason at ERR level,
+ * drops held outputs, closes its vhost socket and replication link. */
+void instance_stop(struct instance *inst, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+void instance_destroy(struct instance *inst);
+
+static inline int instance_vid(const struct instance *inst)
+{
+	return __atomic_load_n(&inst->vid, __ATOMIC_ACQUIRE);
+}
+
+/* Whether the guest connected long enough ago (settle=) to be given input:
+ * DPDK's virtio PMD (a host-process guest) flushes its RX rings while it
+ * starts, which would silently drop inputs already numbered and logged.
+ * Only a new connection waits: a device restarted on the same connection
+ * (QEMU stop/cont around every checkpoint) keeps its rings. */
+static inline bool instance_guest_settled(const struct instance *inst, uint64_t now)
+{
+	return now >= __atomic_load_n(&inst->connected_ns, __ATOMIC_ACQUIRE) +
+			      (uint64_t)inst->cfg.settle_ms * 1000000ull;
+}
+
+/* Nanoseconds from the TSC (the loop's clock). */
+uint64_t now_ns(void);
+
+#endif
