@@ -53,3 +53,10 @@ $(BUILD)/ftmb-ckpt: $(BUILD)/hostd/ckpt_tool.o $(BUILD)/libftmbckpt.a
 
 LIBS += $(BUILD)/libftmbckpt.a
 BINS += $(BUILD)/ftmb-ckpt
+
+# --- libvirt (helper "ctl"): protected domains from libvirt's domain XML
+# (libvirt_domains.h). Not in ftmb-hostd yet: a daemon that uses it links
+# $(HOSTD_LIBVIRT_SRCS) with $(HOSTD_LIBVIRT_LDLIBS). Tests: tests/libvirt/.
+HOSTD_LIBVIRT_SRCS := hostd/libvirt_domains.c
+CFLAGS_hostd/libvirt_domains.c = $(call pc,--cflags libvirt libxml-2.0)
+HOSTD_LIBVIRT_LDLIBS = $(call pc,--libs libvirt libxml-2.0)

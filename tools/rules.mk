@@ -43,3 +43,21 @@ BINS += $(BUILD)/ftmb-traffic $(BUILD)/ftmb-verify
 image: $(GUEST_BINS)
 	tools/mkimage.sh --bin-dir $(BUILD)/guest --out $(BUILD)/image
 .PHONY: image
+
+# --- ftmbctl (helper "ctl"; tools/ftmbctl/README.md) --------------------------
+# The operator CLI: ftmb-hostd's control socket (hostd/CONTROL.md) as tables,
+# or as JSON with --json.
+FTMBCTL_SRCS := tools/ftmbctl/main.c tools/ftmbctl/client.c tools/ftmbctl/fields.c \
+	tools/ftmbctl/table.c tools/ftmbctl/show_status.c tools/ftmbctl/show_stats.c \
+	tools/ftmbctl/show_actions.c
+FTMBCTL_PKGS := glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0
+CFLAGS_tools/ftmbctl/ = $(call pc,--cflags $(FTMBCTL_PKGS))
+
+$(BUILD)/ftmbctl: $(FTMBCTL_SRCS:%.c=$(BUILD)/%.o)
+	$(CC) -o $@ $^ $(call pc,--libs $(FTMBCTL_PKGS)) -lm
+
+# Under ASan+UBSan for tests/ctl/check-ctl.sh.
+$(SAN)/ftmbctl: $(FTMBCTL_SRCS:%.c=$(SAN)/%.o)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(call pc,--libs $(FTMBCTL_PKGS)) -lm
+
+BINS += $(BUILD)/ftmbctl

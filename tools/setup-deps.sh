@@ -32,6 +32,11 @@ seabios
 ipxe-qemu
 qemu-system-data
 dpdk-dev
+libvirt-dev
+libxml2-dev
+libvirt-daemon-system
+libvirt-daemon-driver-qemu
+libvirt-clients
 "
 
 missing=""
