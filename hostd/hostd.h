@@ -21,6 +21,7 @@
 
 #include <glib.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "config.h"
@@ -110,6 +111,7 @@ struct hostd {
 	struct control *control;
 	guint reminder_tag;
 	uint64_t accepted, refused, protocol_errors;
+	FILE *ack_log; /* --ack-log, for tests; NULL normally */
 };
 
 /* backup.c */

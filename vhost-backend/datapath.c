@@ -9,6 +9,7 @@
 #include <rte_vhost.h>
 
 #include "datapath.h"
+#include "trace.h"
 #include "ftmb/le.h"
 #include "ftmb/tag.h"
 #include "rss.h"
@@ -184,6 +185,8 @@ static void release_one(struct instance *inst, uint16_t t, const struct held_out
 
 	stats_delay(qs, (now - h->t_dequeue) / 1000);
 	qs->released++;
+	if (inst->trace)
+		trace_release(inst->trace, t, h->out_seq, &h->dep, inst->n, h->pkt);
 	release_done(&inst->out[t], h->out_seq);
 	inst->released_dirty = true;
 	queue_tx(inst, h->pkt);

@@ -21,6 +21,7 @@ const char inst_config_help[] =
 	"  backup=HOST:PORT backup hostd ([v6addr]:PORT for IPv6); required in mode ftmb\n"
 	"                   unless replay is given\n"
 	"  replay=FILE      start as a replica: feed this log first (mode ftmb)\n"
+	"  trace=FILE       write a line per released output, for tests (see README)\n"
 	"  vars=N           shared variables, 1..65536 (default 1024)\n"
 	"  slots=N          PAL ring slots per thread, power of two, 64..1048576 (default 4096)\n"
 	"  hold=N           held outputs per thread, 64..1048576 (default 4096)\n"
@@ -134,6 +135,8 @@ static int apply(struct inst_config *cfg, const char *key, const char *val, char
 		return copy_str(key, val, cfg->port, sizeof(cfg->port), err, errlen);
 	if (!strcmp(key, "replay"))
 		return copy_str(key, val, cfg->replay, sizeof(cfg->replay), err, errlen);
+	if (!strcmp(key, "trace"))
+		return copy_str(key, val, cfg->trace, sizeof(cfg->trace), err, errlen);
 	if (!strcmp(key, "backup"))
 		return parse_backup(val, cfg, err, errlen);
 	if (!strcmp(key, "mode")) {

@@ -31,6 +31,7 @@ struct inst_config {
 	char backup_host[256];   /* empty: no backup */
 	char backup_port[8];
 	char replay[PATH_MAX];   /* empty: not a replica */
+	char trace[PATH_MAX];    /* empty: no release trace */
 	enum inst_mode mode;
 	uint16_t queues;         /* queue pairs = middlebox threads */
 	uint32_t vars;           /* shared variables the middlebox declares */

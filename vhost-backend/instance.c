@@ -19,6 +19,7 @@
 
 #include "datapath.h"
 #include "instance.h"
+#include "trace.h"
 #include "vhost_log.h"
 
 #define LOOP_THREAD 0u
@@ -269,6 +270,9 @@ int instance_create(struct instance *inst, const struct inst_config *cfg, uint32
 			    cfg->name, n_mbufs);
 	if (cfg->replay[0] && setup_replay(inst, err, errlen))
 		return -1;
+	if (cfg->trace[0] && !(inst->trace = trace_open(cfg->trace)))
+		return fail(err, errlen, "instance %s: cannot create trace=%s: %s", cfg->name,
+			    cfg->trace, strerror(errno));
 	if (setup_region(inst, err, errlen) || setup_port(inst, err, errlen))
 		return -1;
 	if (inst->protected && setup_link(inst, err, errlen))
@@ -364,6 +368,8 @@ void instance_destroy(struct instance *inst)
 	}
 	inst->port_started = false;
 	host_region_destroy(&inst->region);
+	trace_close(inst->trace);
+	inst->trace = NULL;
 	for (uint16_t t = 0; t < inst->n; t++)
 		holdq_free(&inst->out[t].held);
 	if (inst->replay) {

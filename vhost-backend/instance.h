@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <rte_mbuf.h>
 
@@ -78,6 +79,7 @@ struct instance {
 
 	struct replay_feed *replay;
 	struct inst_stats st;
+	FILE *trace; /* release trace, or NULL */
 };
 
 /* The instances, for the device callbacks (fixed before vhost starts). */
