@@ -274,12 +274,31 @@ static gboolean take_policy(GKeyFile *kf, const char *group, enum hostd_policy *
 	return ok;
 }
 
+static gboolean take_replica_start(GKeyFile *kf, const char *group, gboolean *standby,
+				   GError **error)
+{
+	char *text = NULL;
+	gboolean ok = TRUE;
+
+	if (!take_string(kf, group, "replica_start", &text, error))
+		return FALSE;
+	if (!text || strcmp(text, "on-failover") == 0)
+		*standby = FALSE;
+	else if (strcmp(text, "standby") == 0)
+		*standby = TRUE;
+	else
+		ok = invalid(error, "[%s] replica_start = \"%s\": expected on-failover or standby",
+			     group, text);
+	g_free(text);
+	return ok;
+}
+
 static gboolean load_instance(struct hostd_config *cfg, GKeyFile *kf, const char *group,
 			      GError **error)
 {
 	static const char *const known[] = { "primary",	       "backup",
 					     "on_backup_lost",	       "replica_vhost",
-					     "replica_middlebox", NULL };
+					     "replica_middlebox", "replica_start", NULL };
 	struct hostd_instance_cfg *inst = g_new0(struct hostd_instance_cfg, 1);
 
 	inst->name = g_strdup(group + strlen(INSTANCE_GROUP));
@@ -289,7 +308,8 @@ static gboolean load_instance(struct hostd_config *cfg, GKeyFile *kf, const char
 	       take_string(kf, group, "backup", &inst->backup, error) &&
 	       take_policy(kf, group, &inst->on_backup_lost, error) &&
 	       take_argv(kf, group, "replica_vhost", &inst->replica_vhost, error) &&
-	       take_argv(kf, group, "replica_middlebox", &inst->replica_middlebox, error);
+	       take_argv(kf, group, "replica_middlebox", &inst->replica_middlebox, error) &&
+	       take_replica_start(kf, group, &inst->replica_standby, error);
 }
 
 gboolean hostd_config_load_keyfile(struct hostd_config *cfg, GKeyFile *kf, GError **error)

@@ -26,6 +26,8 @@
  *   on_backup_lost = halt             # or degrade
  *   replica_vhost = ftmb-vhost --replay %LOG% ...     # %LOG%: the replay file
  *   replica_middlebox = /usr/lib/ftmb/nat ...         # %INSTANCE%: the name
+ *   replica_start = on-failover       # or standby: started at once, waiting
+ *                                     # for the replay file %LOG%
  *
  * Without [peers], the daemon accepts replication streams from any address
  * (and says so loudly at start); with it, only from the listed addresses.
@@ -55,6 +57,7 @@ struct hostd_instance_cfg {
 	enum hostd_policy on_backup_lost;
 	char **replica_vhost;     /* argv, NULL when unset */
 	char **replica_middlebox; /* argv, NULL when unset */
+	gboolean replica_standby; /* replica_start = standby */
 };
 
 struct hostd_config {

@@ -148,6 +148,7 @@ static gboolean start(struct hostd *h, GError **error)
 		return FALSE;
 	heartbeat_start(h);
 	failover_start_reminders(h);
+	failover_start_standby(h);
 	g_unix_signal_add(SIGTERM, on_stop_signal, h);
 	g_unix_signal_add(SIGINT, on_stop_signal, h);
 	g_message("ftmb-hostd %s up: generation %" G_GUINT64_FORMAT ", %u peers, %u instances, "
@@ -161,6 +162,8 @@ static void stop(struct hostd *h)
 {
 	if (h->reminder_tag)
 		g_source_remove(h->reminder_tag);
+	if (h->instances)
+		failover_stop_standby(h);
 	if (h->sessions)
 		backup_stop(h);
 	control_stop(h);
