@@ -1,5 +1,21 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Host-process mode end to end: generator, ftmb-vhost, the real middleboxes,
 # hostd primary and backup on two network-namespace hosts.
+#
+#   make test-failover-proc [ROUNDS=20]     recovery by replay, round after round
+#   make test-negative-control [ROUNDS=6]   the same replaying without the order:
+#                                           passes only if the verifier objects
 
-CHECKS += tests/hostproc/test-path.sh
+HOSTPROC_DEPS = $(BUILD)/ftmb-vhost $(BUILD)/ftmb-hostd $(BUILD)/ftmb-monitor $(BUILD)/ftmb-nat \
+	$(BUILD)/ftmb-traffic $(BUILD)/ftmb-verify $(BUILD)/ftmbctl
+CHECK_DEPS += $(HOSTPROC_DEPS)
+CHECKS += tests/hostproc/test-path.sh tests/hostproc/failover-proc.sh \
+	tests/hostproc/negative-control.sh
+
+test-failover-proc: $(HOSTPROC_DEPS)
+	tests/hostproc/failover-proc.sh $(or $(ROUNDS),20)
+
+test-negative-control: $(HOSTPROC_DEPS)
+	tests/hostproc/negative-control.sh $(or $(ROUNDS),6)
+
+.PHONY: test-failover-proc test-negative-control
