@@ -209,13 +209,27 @@ static void start_replica_port(struct instance *inst)
 		VLOG(INFO, "instance %s: replica: external port started", inst->cfg.name);
 }
 
+/* A memif client whose server is away cannot start: it tries again every
+ * PORT_HANDSHAKE_NS. */
+static void restart_port(struct instance *inst, uint64_t now)
+{
+	if (now - inst->port_start_ns < PORT_HANDSHAKE_NS)
+		return;
+	if (start_port(inst))
+		VLOG(DEBUG, "instance %s: external port not restarted (its peer is away?): "
+			    "trying again", inst->cfg.name);
+}
+
 void instance_port_watch(struct instance *inst, uint64_t now)
 {
 	struct rte_eth_link link;
 	bool up;
 
 	if (!inst->port_started) {
-		start_replica_port(inst);
+		if (inst->port_restarts)
+			restart_port(inst, now);
+		else
+			start_replica_port(inst);
 		return;
 	}
 	if (now < inst->port_check_ns)
@@ -238,8 +252,7 @@ void instance_port_watch(struct instance *inst, uint64_t now)
 		     inst->cfg.name, (double)(now - inst->port_start_ns) / 1e6);
 	rte_eth_dev_stop(inst->port_id);
 	inst->port_started = false;
-	if (start_port(inst))
-		VLOG(ERR, "instance %s: cannot restart the external port", inst->cfg.name);
+	restart_port(inst, now);
 }
 
 static int setup_region(struct instance *inst, char *err, size_t errlen)

@@ -11,7 +11,8 @@
  * MONO_NS is CLOCK_MONOTONIC when the output was handed to the external
  * port (or dropped); HEAD is the hex of frame bytes 42..57 (the first 16
  * payload bytes of an IPv4/UDP frame without options), which lets a checker
- * tie the line to the frame a receiver recorded. Buffered; flushed on close.
+ * tie the line to the frame a receiver recorded. Written a line at a time,
+ * so that it survives SIGKILL.
  */
 #ifndef VHOST_TRACE_H
 #define VHOST_TRACE_H
