@@ -113,7 +113,7 @@ stop() {
 wait_for() {
 	local i
 	for ((i = 0; i < ${3:-10} * 20; i++)); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		grep -aq -- "$2" "$1" 2>/dev/null && return 0
 		sleep 0.05
 	done
 	fail "timed out waiting for '$2' in $1"
@@ -167,13 +167,15 @@ start_vhost() {
 		--file-prefix="ftmb-$TAG-a-vhost" -- \
 		--instance "name=$name,socket=$(vhost_sock "$name" a),region=$(region "$name" a),queues=$threads,port=[net_memif0,role=client,socket=$EXT_SOCK,socket-abstract=no],mode=$mode$backup$extra" \
 		--stats "$WORK/vhost-a.json"
+	wait_for "$WORK/vhost_a.log" "serving"
 	[ "$mode" = off ] || wait_for "$WORK/vhost_a.log" "connected to backup"
 }
 
 # start_mb MB NAME THREADS: the middlebox on host a, behind ftmb-vhost.
 start_mb() {
 	local mb=$1 name=$2 threads=$3
-	start mb_a "$NS_A" "$BUILD/ftmb-$mb" --threads "$threads" --region "$(region "$name" a)" \
+	start mb_a "$NS_A" tests/hostproc/start-mb.sh "$(vhost_sock "$name" a)" \
+		"$BUILD/ftmb-$mb" --threads "$threads" --region "$(region "$name" a)" \
 		--io "dpdk:$EAL_BASE${MB_EAL:-} -m 256 --file-prefix=ftmb-$TAG-a-mb --vdev=net_virtio_user0,path=$(vhost_sock "$name" a),queues=$threads"
 	wait_for "$WORK/vhost_a.log" "instance $name: guest connected"
 }
