@@ -73,6 +73,8 @@ static gboolean echo_heartbeat(struct session *s, const struct ftmb_repl_frame *
 	echo.state = own_hb_state(s->h);
 	rc = ftmb_repl_put_heartbeat(buf, sizeof(buf), &echo);
 	conn_send(s->c, buf, (size_t)rc);
+	if (s->kind == SESSION_VHOST && hb.state == FTMB_HB_LEAVING)
+		s->inst->stream_leaving = TRUE;
 	if (s->peer)
 		monitor_heartbeat(s->peer, hb.state);
 	return TRUE;

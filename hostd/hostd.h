@@ -62,6 +62,7 @@ struct instance {
 	char *name;
 	const struct hostd_instance_cfg *cfg; /* NULL: streamed to us, not configured */
 	enum instance_state state;
+	gboolean stream_leaving; /* its ftmb-vhost said it stops on purpose */
 	gboolean have_log;
 	struct logstore log;
 	struct session *stream; /* the open VHOST session, if any */

@@ -62,6 +62,11 @@ int instances_init(char *err, size_t errlen)
 	return 0;
 }
 
+void instances_loop_done(void)
+{
+	rte_rcu_qsbr_thread_offline(g_qsv, LOOP_THREAD);
+}
+
 void instances_quiescent(void)
 {
 	rte_rcu_qsbr_quiescent(g_qsv, LOOP_THREAD);
@@ -451,6 +456,17 @@ static void drop_outputs(struct instance *inst)
 	inst->n_tx = 0;
 }
 
+/* The instance ends on purpose (shutdown, or a guest cut off for breaking
+ * the contract): the backup is told, so that it does not fail it over. */
+static void close_link(struct instance *inst)
+{
+	if (!inst->link_ready)
+		return;
+	link_leave(&inst->link, 200000000u);
+	link_destroy(&inst->link);
+	inst->link_ready = false;
+}
+
 void instance_stop(struct instance *inst, int err, const char *fmt, ...)
 {
 	char why[512];
@@ -467,10 +483,7 @@ void instance_stop(struct instance *inst, int err, const char *fmt, ...)
 	inst->state = INST_STOPPED;
 	close_vhost(inst);
 	drop_outputs(inst);
-	if (inst->link_ready) {
-		link_destroy(&inst->link);
-		inst->link_ready = false;
-	}
+	close_link(inst);
 	/* The external port stays up but unpolled: stopping it would pull a
 	 * shared-memory link (memif) from under its peer. */
 }
@@ -479,9 +492,7 @@ void instance_destroy(struct instance *inst)
 {
 	close_vhost(inst);
 	drop_outputs(inst);
-	if (inst->link_ready)
-		link_destroy(&inst->link);
-	inst->link_ready = false;
+	close_link(inst);
 	if (inst->port_started)
 		rte_eth_dev_stop(inst->port_id);
 	if (inst->port_ready)

@@ -135,6 +135,10 @@ uint64_t instance_standby_poll(struct instance *inst, uint64_t now_ns);
  * lingers; restarting sooner can crash DPDK 22.11's memif server). */
 void instance_port_watch(struct instance *inst, uint64_t now_ns);
 
+/* The loop has stopped for good and touches no device again: a device
+ * torn down from now on must not wait for it. */
+void instances_loop_done(void);
+
 /* The loop's quiescent point (once per iteration). */
 void instances_quiescent(void);
 

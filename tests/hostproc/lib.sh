@@ -38,6 +38,8 @@ fail() {
 	exit 1
 }
 
+. "$(dirname "${BASH_SOURCE[0]}")/../procs.sh"
+
 # teardown_hosts: ends every process this run started and removes both
 # hosts, their shared-memory files and DPDK run-time directories; $WORK
 # stays (a test may set up fresh hosts again).
@@ -93,44 +95,15 @@ start() {
 	eval "PID_$name=$!"
 }
 
-running() {
-	local pid comm state rest
-	read -r pid comm state rest 2>/dev/null <"/proc/$1/stat" && [ "$state" != Z ]
-}
-
-# stop NAME: SIGTERM, and SIGKILL with a failure if it does not exit in 10 s.
-stop() {
-	local pid i=0
-	eval "pid=\${PID_$1:-}"
-	[ -n "$pid" ] || return 0
-	kill "$pid" 2>/dev/null
-	while ((i++ < 200)) && running "$pid"; do
-		sleep 0.05
-	done
-	if running "$pid"; then
-		kill -9 "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		eval "PID_$1="
-		fail "$1 (pid $pid) did not exit within 10 s of SIGTERM"
-	fi
-	wait "$pid" 2>/dev/null
-	eval "PID_$1="
-}
-
 # appears FILE PATTERN [SECONDS]: whether a line of FILE matches within
 # SECONDS (default 10).
 appears() {
 	local i
 	for ((i = 0; i < ${3:-10} * 20; i++)); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		grep -aq -- "$2" "$1" 2>/dev/null && return 0
 		sleep 0.05
 	done
 	return 1
-}
-
-# wait_for FILE PATTERN [SECONDS]: until a line of FILE matches, or fail.
-wait_for() {
-	appears "$@" || fail "timed out waiting for '$2' in $1"
 }
 
 # Paths of instance NAME on host H (a or b): hosts share the file system.
@@ -184,13 +157,15 @@ start_vhost() {
 		--file-prefix="ftmb-$TAG-a-vhost" -- \
 		--instance "name=$name,socket=$(vhost_sock "$name" a),region=$(region "$name" a),queues=$threads,port=[net_memif0,role=client,socket=$EXT_SOCK,socket-abstract=no],mode=$mode$backup$extra" \
 		--stats "$WORK/vhost-a.json"
+	wait_for "$WORK/vhost_a.log" "serving"
 	[ "$mode" = off ] || wait_for "$WORK/vhost_a.log" "connected to backup"
 }
 
 # start_mb MB NAME THREADS: the middlebox on host a, behind ftmb-vhost.
 start_mb() {
 	local mb=$1 name=$2 threads=$3
-	start mb_a "$NS_A" "$BUILD/ftmb-$mb" --threads "$threads" ${MB_ARGS:-} --region "$(region "$name" a)" \
+	start mb_a "$NS_A" tests/hostproc/start-mb.sh "$(vhost_sock "$name" a)" \
+		"$BUILD/ftmb-$mb" --threads "$threads" ${MB_ARGS:-} --region "$(region "$name" a)" \
 		--io "dpdk:$EAL_BASE${MB_EAL:-} -m 256 --file-prefix=ftmb-$TAG-a-mb --vdev=net_virtio_user0,path=$(vhost_sock "$name" a),queues=$threads"
 	wait_for "$WORK/vhost_a.log" "instance $name: guest connected"
 }

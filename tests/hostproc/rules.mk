@@ -19,3 +19,8 @@ test-negative-control: $(HOSTPROC_DEPS)
 	tests/hostproc/negative-control.sh $(or $(ROUNDS),6)
 
 .PHONY: test-failover-proc test-negative-control
+
+# Benchmarks (not part of make check): they need the machine to themselves.
+bench-path: build-all
+	tests/hostproc/bench-path.sh
+.PHONY: bench-path
