@@ -58,6 +58,17 @@ static gboolean free_conn(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* Unread bytes at close() make the kernel answer with RST instead of FIN,
+ * and a peer receiving RST may drop what it had not read yet, such as the
+ * LEAVING heartbeat just sent: read them first. */
+static void drain_input(int fd)
+{
+	char buf[4096];
+
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
 void conn_close(struct conn *c, enum conn_end end, const char *reason)
 {
 	if (c->dead)
@@ -68,6 +79,7 @@ void conn_close(struct conn *c, enum conn_end end, const char *reason)
 	if (c->out_tag)
 		g_source_remove(c->out_tag);
 	c->in_tag = c->out_tag = 0;
+	drain_input(c->fd);
 	close(c->fd);
 	c->fd = -1;
 	c->ops->closed(c, end, reason);
