@@ -144,6 +144,7 @@ static gboolean start(struct hostd *h, GError **error)
 	if (!backup_start(h, error) || !control_start(h, error))
 		return FALSE;
 	heartbeat_start(h);
+	vm_start_all(h);
 	failover_start_reminders(h);
 	g_unix_signal_add(SIGTERM, on_stop_signal, h);
 	g_unix_signal_add(SIGINT, on_stop_signal, h);
@@ -158,6 +159,8 @@ static void stop(struct hostd *h)
 {
 	if (h->reminder_tag)
 		g_source_remove(h->reminder_tag);
+	if (h->instances)
+		vm_stop_all(h);
 	if (h->sessions)
 		backup_stop(h);
 	control_stop(h);
@@ -171,6 +174,7 @@ static void stop(struct hostd *h)
 	if (h->peers)
 		monitor_free(h);
 	g_main_loop_unref(h->loop);
+	g_free(h->accel);
 	hostd_config_free(h->cfg);
 }
 
