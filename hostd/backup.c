@@ -18,6 +18,7 @@
  * Anything invalid ends that session alone, with a WARNING naming the
  * instance, the peer and the reason.
  */
+#include <time.h>
 #include <errno.h>
 #include <glib-unix.h>
 #include <string.h>
@@ -78,6 +79,8 @@ static gboolean echo_heartbeat(struct session *s, const struct ftmb_repl_frame *
 	echo.state = own_hb_state(s->h);
 	rc = ftmb_repl_put_heartbeat(buf, sizeof(buf), &echo);
 	conn_send(s->c, buf, (size_t)rc);
+	if (s->kind == SESSION_VHOST && hb.state == FTMB_HB_LEAVING)
+		s->inst->stream_leaving = TRUE;
 	if (s->peer)
 		monitor_heartbeat(s->peer, hb.state);
 	return TRUE;
@@ -92,14 +95,33 @@ void session_send_committed(struct session *s, uint64_t epoch)
 		conn_send(s->c, buf, (size_t)len);
 }
 
+/* The ACK log lets a test check from evidence that no output left the
+ * primary before an ACK covering it existed. The time is taken just before
+ * the send: an output can only be released after that. */
+static void log_ack(struct session *s, const struct ftmb_repl_vector *ack,
+		    const struct timespec *ts)
+{
+	fprintf(s->h->ack_log, "ack %s %" G_GUINT64_FORMAT, s->inst->name,
+		(guint64)ts->tv_sec * 1000000000u + (guint64)ts->tv_nsec);
+	for (uint16_t i = 0; i < ack->n; i++)
+		fprintf(s->h->ack_log, " %" G_GUINT64_FORMAT, ack->vc.in[i]);
+	for (uint16_t i = 0; i < ack->n; i++)
+		fprintf(s->h->ack_log, " %" G_GUINT64_FORMAT, ack->vc.pal[i]);
+	fputc('\n', s->h->ack_log);
+}
+
 static void send_ack(struct session *s, const struct ftmb_repl_vector *ack)
 {
 	uint8_t buf[REPLY_MAX];
 	int len = ftmb_repl_put_ack(buf, sizeof(buf), ack);
+	struct timespec ts;
 
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (len > 0 && conn_send(s->c, buf, (size_t)len)) {
 		s->acked = *ack;
 		s->inst->acks_sent++;
+		if (s->h->ack_log)
+			log_ack(s, ack, &ts);
 	}
 }
 

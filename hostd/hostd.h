@@ -23,6 +23,7 @@
 
 #include <glib.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "ckpt_recv.h"
@@ -69,6 +70,7 @@ struct instance {
 	char *name;
 	const struct hostd_instance_cfg *cfg; /* NULL: streamed to us, not configured */
 	enum instance_state state;
+	gboolean stream_leaving; /* its ftmb-vhost said it stops on purpose */
 	gboolean have_log;
 	struct logstore log;
 	struct session *stream; /* the open VHOST session, if any */
@@ -123,6 +125,7 @@ struct hostd {
 	guint reminder_tag;
 	char *accel; /* accel_probe's answer, once asked */
 	uint64_t accepted, refused, protocol_errors;
+	FILE *ack_log; /* --ack-log, for tests; NULL normally */
 };
 
 /* backup.c */

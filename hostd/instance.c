@@ -166,6 +166,7 @@ struct instance *instance_attach_stream(struct hostd *h, const struct ftmb_repl_
 		g_free(why);
 	}
 	inst->stream = s;
+	inst->stream_leaving = FALSE;
 	g_free(inst->stream_peer);
 	inst->stream_peer = g_strdup(session_peer(s));
 	inst->streams++;
@@ -191,6 +192,11 @@ static void stream_lost(struct instance *inst, const char *reason)
 	if (primary && primary->leaving) {
 		g_message("instance %s: stream ended while primary %s is leaving: no failover",
 			  inst->name, primary->cfg->name);
+		return;
+	}
+	if (inst->stream_leaving) {
+		g_message("instance %s: its ftmb-vhost stopped on purpose (it said so): no failover",
+			  inst->name);
 		return;
 	}
 	why = g_strdup_printf("log stream from ftmb-vhost %s", reason);

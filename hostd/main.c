@@ -5,6 +5,7 @@
  * loop until SIGTERM or SIGINT; a deliberate stop tells the backups it is
  * LEAVING, so that they do not fail over.
  */
+#include <errno.h>
 #include <glib-unix.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,7 +16,7 @@
 
 #define DEFAULT_CONFIG "/etc/ftmb/hostd.conf"
 
-static char *opt_config, *opt_name, *opt_listen, *opt_control, *opt_state_dir;
+static char *opt_config, *opt_name, *opt_listen, *opt_control, *opt_state_dir, *opt_ack_log;
 static char **opt_peers;
 static int opt_interval = -1, opt_timeout = -1, opt_max_log_mb = -1;
 static gboolean opt_check, opt_verbose;
@@ -41,6 +42,8 @@ static const GOptionEntry entries[] = {
 	{ "check-config", 0, 0, G_OPTION_ARG_NONE, &opt_check,
 	  "Validate the configuration and exit", NULL },
 	{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages too", NULL },
+	{ "ack-log", 0, 0, G_OPTION_ARG_FILENAME, &opt_ack_log,
+	  "For tests: a line per ACK sent (ack INSTANCE MONO_NS IN... PAL...)", "PATH" },
 	{ NULL },
 };
 
@@ -206,6 +209,10 @@ int main(int argc, char **argv)
 		hostd_config_free(h.cfg);
 		return 0;
 	}
+	if (opt_ack_log && !(h.ack_log = fopen(opt_ack_log, "we"))) {
+		fprintf(stderr, "ftmb-hostd: --ack-log %s: %s\n", opt_ack_log, g_strerror(errno));
+		return 2;
+	}
 	h.loop = g_main_loop_new(NULL, FALSE);
 	h.generation = (uint64_t)g_get_real_time();
 	h.started_us = g_get_monotonic_time();
@@ -217,5 +224,7 @@ int main(int argc, char **argv)
 		rc = EXIT_FAILURE;
 	}
 	stop(&h);
+	if (h.ack_log)
+		fclose(h.ack_log);
 	return rc;
 }

@@ -10,6 +10,7 @@
 
 #include "cut.h"
 #include "datapath.h"
+#include "trace.h"
 #include "ftmb/le.h"
 #include "ftmb/tag.h"
 #include "rss.h"
@@ -186,6 +187,8 @@ static void release_one(struct instance *inst, uint16_t t, const struct held_out
 	stats_delay(qs, (now - h->t_dequeue) / 1000);
 	qs->released++;
 	if (inst->ftmb) {
+		if (inst->trace)
+			trace_release(inst->trace, t, h->out_seq, &h->dep, inst->n, h->pkt);
 		release_done(&inst->out[t], h->out_seq);
 		inst->released_dirty = true;
 	}

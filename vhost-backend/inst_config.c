@@ -29,6 +29,7 @@ const char inst_config_help[] =
 	"                   the checkpoint instead of creating it\n"
 	"  ckpt_interval_ms=MS  host-process mode=checkpoint: a cut (a checkpoint of\n"
 	"                   size zero) every MS, 1..60000\n"
+	"  trace=FILE       write a line per released output, for tests (see README)\n"
 	"  vars=N           shared variables, 1..65536 (default 1024)\n"
 	"  slots=N          PAL ring slots per thread, power of two, 64..1048576 (default 4096)\n"
 	"  hold=N           held outputs per thread, 64..1048576 (default 4096)\n"
@@ -142,6 +143,8 @@ static int apply(struct inst_config *cfg, const char *key, const char *val, char
 		return copy_str(key, val, cfg->port, sizeof(cfg->port), err, errlen);
 	if (!strcmp(key, "replay"))
 		return copy_str(key, val, cfg->replay, sizeof(cfg->replay), err, errlen);
+	if (!strcmp(key, "trace"))
+		return copy_str(key, val, cfg->trace, sizeof(cfg->trace), err, errlen);
 	if (!strcmp(key, "backup"))
 		return parse_backup(val, cfg, err, errlen);
 	if (!strcmp(key, "mode")) {

@@ -40,6 +40,7 @@ struct inst_config {
 	char backup_host[256];   /* empty: no backup */
 	char backup_port[8];
 	char replay[PATH_MAX];   /* empty: not a replica */
+	char trace[PATH_MAX];    /* empty: no release trace */
 	enum inst_mode mode;
 	enum inst_cut cut;
 	uint32_t ckpt_interval_ms; /* INST_CUT_TIMER */

@@ -20,6 +20,7 @@
 #include "cut.h"
 #include "datapath.h"
 #include "instance.h"
+#include "trace.h"
 #include "vhost_log.h"
 
 #define LOOP_THREAD 0u
@@ -52,6 +53,11 @@ int instances_init(char *err, size_t errlen)
 	rte_rcu_qsbr_thread_online(g_qsv, LOOP_THREAD);
 	on_loop_thread = true;
 	return 0;
+}
+
+void instances_loop_done(void)
+{
+	rte_rcu_qsbr_thread_offline(g_qsv, LOOP_THREAD);
 }
 
 void instances_quiescent(void)
@@ -304,6 +310,9 @@ int instance_create(struct instance *inst, const struct inst_config *cfg, uint32
 			    cfg->name, n_mbufs);
 	if (cfg->replay[0] && setup_replay(inst, err, errlen))
 		return -1;
+	if (cfg->trace[0] && !(inst->trace = trace_open(cfg->trace)))
+		return fail(err, errlen, "instance %s: cannot create trace=%s: %s", cfg->name,
+			    cfg->trace, strerror(errno));
 	if (setup_region(inst, err, errlen) || setup_port(inst, err, errlen))
 		return -1;
 	if (inst->protected && setup_link(inst, err, errlen))
@@ -367,6 +376,17 @@ static void drop_outputs(struct instance *inst)
 	inst->n_tx = 0;
 }
 
+/* The instance ends on purpose (shutdown, or a guest cut off for breaking
+ * the contract): the backup is told, so that it does not fail it over. */
+static void close_link(struct instance *inst)
+{
+	if (!inst->link_ready)
+		return;
+	link_leave(&inst->link, 200000000u);
+	link_destroy(&inst->link);
+	inst->link_ready = false;
+}
+
 void instance_stop(struct instance *inst, int err, const char *fmt, ...)
 {
 	char why[512];
@@ -383,10 +403,7 @@ void instance_stop(struct instance *inst, int err, const char *fmt, ...)
 	inst->state = INST_STOPPED;
 	close_vhost(inst);
 	drop_outputs(inst);
-	if (inst->link_ready) {
-		link_destroy(&inst->link);
-		inst->link_ready = false;
-	}
+	close_link(inst);
 	/* The external port stays up but unpolled: stopping it would pull a
 	 * shared-memory link (memif) from under its peer. */
 }
@@ -400,15 +417,15 @@ void instance_destroy(struct instance *inst)
 {
 	close_vhost(inst);
 	drop_outputs(inst);
-	if (inst->link_ready)
-		link_destroy(&inst->link);
-	inst->link_ready = false;
+	close_link(inst);
 	if (inst->port_started) {
 		rte_eth_dev_stop(inst->port_id);
 		rte_eth_dev_close(inst->port_id);
 	}
 	inst->port_started = false;
 	host_region_destroy(&inst->region);
+	trace_close(inst->trace);
+	inst->trace = NULL;
 	for (uint16_t t = 0; t < inst->n; t++)
 		holdq_free(&inst->out[t].held);
 	if (inst->replay) {

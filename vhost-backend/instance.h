@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <rte_mbuf.h>
 
@@ -95,6 +96,7 @@ struct instance {
 
 	struct replay_feed *replay;
 	struct inst_stats st;
+	FILE *trace; /* release trace, or NULL */
 };
 
 /* The instances, for the device callbacks (fixed before vhost starts). */
@@ -115,6 +117,10 @@ int instances_start_vhost(char *err, size_t errlen);
 
 /* One polling pass over the instance; returns the work done. */
 uint64_t instance_poll(struct instance *inst, uint64_t now_ns);
+
+/* The loop has stopped for good and touches no device again: a device
+ * torn down from now on must not wait for it. */
+void instances_loop_done(void);
 
 /* The loop's quiescent point (once per iteration). */
 void instances_quiescent(void);

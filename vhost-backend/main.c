@@ -211,6 +211,7 @@ int main(int argc, char **argv)
 	if (instances_start_vhost(err, sizeof(err)))
 		goto fail;
 	run(opt.stats);
+	instances_loop_done();
 	rc = 0;
 	goto out;
 fail:

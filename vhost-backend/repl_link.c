@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "repl_link.h"
@@ -247,6 +248,34 @@ uint64_t link_poll(struct repl_link *l, uint64_t now_ns)
 uint64_t link_flush(struct repl_link *l, uint64_t now_ns)
 {
 	return l->state == LINK_UP ? transmit(l, now_ns) : 0;
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void link_leave(struct repl_link *l, uint64_t timeout_ns)
+{
+	const struct timespec pause = { 0, 100000 };
+	struct ftmb_repl_heartbeat hb = { .state = FTMB_HB_LEAVING };
+	uint64_t now = monotonic_ns(), deadline = now + timeout_ns;
+	uint8_t *p;
+
+	if (!link_up(l) || !(p = sendbuf_reserve(&l->sb, FTMB_REPL_HDR_LEN + 64)))
+		return;
+	sendbuf_commit(&l->sb, (size_t)ftmb_repl_put_heartbeat(p, FTMB_REPL_HDR_LEN + 64, &hb));
+	while (link_up(l) && sendbuf_pending(&l->sb) && now < deadline) {
+		if (!link_flush(l, now))
+			nanosleep(&pause, NULL);
+		now = monotonic_ns();
+	}
+	if (sendbuf_pending(&l->sb))
+		VLOG(WARNING, "instance %s: could not tell backup %s that this stop is planned: "
+		     "it will fail the instance over", l->name, l->peer);
 }
 
 void link_destroy(struct repl_link *l)

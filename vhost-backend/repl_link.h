@@ -68,6 +68,11 @@ static inline bool link_up(const struct repl_link *l)
 	return l->state == LINK_UP && l->peer_hello;
 }
 
+/* A planned stop: sends what is still queued and then a HEARTBEAT saying
+ * LEAVING, so that the backup does not take the closing stream for a
+ * failure; gives up after timeout_ns (then the backup fails over). */
+void link_leave(struct repl_link *l, uint64_t timeout_ns);
+
 /* Closes the connection for good and frees the buffers. */
 void link_destroy(struct repl_link *l);
 

@@ -195,6 +195,8 @@ static const char *on_frame(struct conn *c, const struct ftmb_repl_frame *f)
 			return "bad RELEASED frame";
 		c->released_frames++;
 		break;
+	case FTMB_REPL_HEARTBEAT: /* LEAVING: a planned stop */
+		break;
 	default:
 		return "unexpected frame type";
 	}

@@ -68,7 +68,7 @@ stop() {
 # running PID: the process exists and has not exited (a zombie has).
 running() {
 	local pid comm state rest
-	read -r pid comm state rest <"/proc/$1/stat" 2>/dev/null && [ "$state" != Z ]
+	read -r pid comm state rest 2>/dev/null <"/proc/$1/stat" && [ "$state" != Z ]
 }
 
 # wait_for FILE PATTERN [SECONDS]: until a line of FILE matches.

@@ -41,7 +41,13 @@ go
 wait "$PID_ext" || fail "primary: test-ext failed"
 PID_ext=
 stop guest_hd1
-stop vhost
+# A failure, not a planned stop (after which the backup would not fail over):
+# statistics first, then SIGKILL.
+kill -USR1 "$PID_vhost"
+wait_for "$WORK/primary.json" "instances"
+kill -9 "$PID_vhost"
+wait "$PID_vhost" 2>/dev/null
+PID_vhost=
 wait_for "$WORK/hostd.log" "log dumped"
 stop hostd
 mv "$WORK/vhost.log" "$WORK/primary.log"

@@ -4,6 +4,8 @@
  * and benchmark. See options.c (or --help) for how to run it, run.h for the
  * packet loop and report.h for what it reports.
  */
+#include <stdbool.h>
+#include <time.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <signal.h>
@@ -95,6 +97,19 @@ static G_NORETURN void leave(const struct traffic_opts *o, int status)
 	_exit(status);
 }
 
+/* Polls for the go file every millisecond: the link stays up meanwhile. */
+static bool wait_go_file(const char *path, volatile sig_atomic_t *stop)
+{
+	const struct timespec ms = { 0, 1000000 };
+
+	while (access(path, F_OK) != 0) {
+		if (*stop)
+			return false;
+		nanosleep(&ms, NULL);
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct traffic_opts o;
@@ -131,6 +146,9 @@ int main(int argc, char **argv)
 				"ftmb-traffic: the link of %s did not come up within %.1f s: is "
 				"the peer running? (--link-timeout)\n",
 				port.name, o.link_timeout);
+		status = 1;
+	} else if (o.go_file && !wait_go_file(o.go_file, &stop_requested)) {
+		fprintf(stderr, "ftmb-traffic: interrupted while waiting for %s\n", o.go_file);
 		status = 1;
 	} else {
 		status = run(&o, &port);

@@ -257,6 +257,9 @@ gboolean traffic_opts_parse(int argc, char **argv, struct traffic_opts *o, char 
 		  "MS" },
 		{ "link-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o->link_timeout,
 		  "Seconds a sender waits for the link before giving up (10)", "S" },
+		{ "go-file", 0, 0, G_OPTION_ARG_FILENAME, &o->go_file,
+		  "Once the link is up, wait until FILE exists before sending (so that a test can "
+		  "bring up what sits behind the peer first)", "FILE" },
 		{ "spin-us", 0, 0, G_OPTION_ARG_INT, &raw.spin_us,
 		  "Keep polling this long after the last packet before sleeping (20)", "US" },
 		{ "max-sleep-us", 0, 0, G_OPTION_ARG_INT, &raw.max_sleep_us,

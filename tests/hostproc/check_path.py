@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Checks the packet path from recorded evidence.
+
+  check_path.py TRACE ACKS RECORDS REPORT SIZE [--shift-acks-ms MS]
+
+TRACE    ftmb-vhost trace=FILE: "rel MONO_NS THREAD OUT_SEQ IN[n] PAL[n] HEAD"
+ACKS     ftmb-hostd --ack-log: "ack INSTANCE MONO_NS IN[n] PAL[n]"
+RECORDS  ftmb-traffic --record: every frame that arrived outside
+REPORT   ftmb-traffic --json
+SIZE     the size of every frame the generator sent
+
+Holds when:
+  - every output was released: each frame sent arrived exactly once;
+  - none left before an ACK covering its dependency vector was sent
+    (release time in the trace; ACK time taken before the backup sent it);
+  - each frame that arrived had been released by the output logger, before
+    it arrived;
+  - no tag left: every frame arrived with the size it was sent with;
+  - per-flow order held: each flow's frames arrived in sequence order.
+--shift-acks-ms pretends every ACK was sent MS later: the negative control,
+under which the checker must find violations.
+"""
+import bisect
+import struct
+import sys
+
+SINK_HDR = struct.Struct("<IIII")
+SINK_REC = struct.Struct("<IIHHIQQQQQ")
+TESTPKT_MAGIC = 0x544B5054
+
+
+def load_acks(path, shift_ns):
+    acks = []
+    for line in open(path):
+        f = line.split()
+        vals = list(map(int, f[3:]))
+        n = len(vals) // 2
+        acks.append((int(f[2]) + shift_ns, vals[:n], vals[n:]))
+    return acks
+
+
+def load_releases(path):
+    rels = {}
+    for line in open(path):
+        f = line.split()
+        vals = list(map(int, f[4:-1]))
+        n = len(vals) // 2
+        head = bytes.fromhex(f[-1])
+        magic, flow, seq = struct.unpack("<IIQ", head)
+        if magic != TESTPKT_MAGIC:
+            raise SystemExit(f"check_path: a released frame is not test traffic: {line}")
+        rels[(flow, seq)] = (int(f[1]), int(f[2]), int(f[3]), vals[:n], vals[n:])
+    return rels
+
+
+def load_records(path):
+    data = open(path, "rb").read()
+    magic, version, size, _ = SINK_HDR.unpack_from(data)
+    if magic != 0x4B4E4953 or size != SINK_REC.size:
+        raise SystemExit(f"check_path: {path} is not a sink record file")
+    return [SINK_REC.unpack_from(data, off)
+            for off in range(SINK_HDR.size, len(data), SINK_REC.size)]
+
+
+def covers(ack, dep_in, dep_pal):
+    return all(a >= d for a, d in zip(ack[1], dep_in)) and \
+        all(a >= d for a, d in zip(ack[2], dep_pal))
+
+
+def first_covering(acks, dep_in, dep_pal):
+    """ACKs are cumulative, so coverage is monotone in their order."""
+    lo, hi = 0, len(acks)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if covers(acks[mid], dep_in, dep_pal):
+            hi = mid
+        else:
+            lo = mid + 1
+    return acks[lo] if lo < len(acks) else None
+
+
+def main():
+    args = sys.argv[1:]
+    shift_ms = 0.0
+    if "--shift-acks-ms" in args:
+        i = args.index("--shift-acks-ms")
+        shift_ms = float(args[i + 1])
+        del args[i:i + 2]
+    trace, ackf, recf, reportf, size = args
+    acks = load_acks(ackf, int(shift_ms * 1e6))
+    rels = load_releases(trace)
+    recs = load_records(recf)
+    report = __import__("json").load(open(reportf))
+    errors = []
+
+    early = 0
+    for (flow, seq), (t, thread, out_seq, dep_in, dep_pal) in rels.items():
+        ack = first_covering(acks, dep_in, dep_pal)
+        if ack is None or ack[0] > t:
+            early += 1
+            if early == 1:
+                errors.append(f"flow {flow} seq {seq} (thread {thread} output {out_seq}, "
+                              f"dep in={dep_in} pal={dep_pal}) released at {t} before any "
+                              f"covering ACK" + (f" (first at {ack[0]})" if ack else ""))
+
+    seen, last_seq, unreleased, late, oversize, reordered = set(), {}, 0, 0, 0, 0
+    for flow, _ip, _port, _r, frame_len, seq, _tx, rx, _g, _f in recs:
+        rel = rels.get((flow, seq))
+        if rel is None:
+            unreleased += 1
+        elif rel[0] > rx:
+            late += 1
+        if frame_len != int(size):
+            oversize += 1
+        if seq <= last_seq.get(flow, 0):
+            reordered += 1
+        last_seq[flow] = seq
+        seen.add((flow, seq))
+    sent = report["tx"]["whole_run"]["packets"]
+    if len(seen) != sent or len(recs) != sent:
+        errors.append(f"{sent} frames sent, {len(recs)} arrived ({len(seen)} distinct)")
+    for what, n in (("arrived without a release by the output logger", unreleased),
+                    ("arrived before the output logger released them", late),
+                    ("arrived with a size other than sent (a tag left?)", oversize),
+                    ("arrived out of their flow's order", reordered)):
+        if n:
+            errors.append(f"{n} frames {what}")
+    if early:
+        errors.append(f"{early} outputs released before an ACK covering them")
+    print(f"check_path: {len(rels)} releases, {len(acks)} ACKs, {len(recs)} frames outside: "
+          + ("; ".join(errors) if errors else "all released, none before its ACK, "
+             "no tag outside, per-flow order kept"))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
