@@ -37,6 +37,17 @@ static uint64_t newest(const struct cutq *q, const struct logstore *log)
 	return q->n ? q->cut[q->n - 1].ckpt_seq : commit_last(log);
 }
 
+/* The cut a new one must not go behind: the newest pending, or the
+ * committed one. */
+static const struct ftmb_vclock *previous(const struct cutq *q, const struct logstore *log)
+{
+	static const struct ftmb_vclock zero;
+
+	if (q->n)
+		return &q->cut[q->n - 1].vc;
+	return log->last_cut.n ? &log->last_cut.vc : &zero;
+}
+
 gboolean commit_add_cut(struct cutq *q, const struct logstore *log,
 			const struct ftmb_repl_vector *cut, GError **error)
 {
@@ -46,9 +57,14 @@ gboolean commit_add_cut(struct cutq *q, const struct logstore *log,
 	if (cut->ckpt_seq <= newest(q, log))
 		return hostd_error(error, FTMB_E_SEQ, "CUT of epoch %" G_GUINT64_FORMAT " after epoch %"
 				   G_GUINT64_FORMAT, cut->ckpt_seq, newest(q, log));
-	for (uint16_t i = 0; i < cut->n; i++)
+	for (uint16_t i = 0; i < cut->n; i++) {
 		if (cut->vc.in[i] >= LOGSTORE_MAX_NUMBER || cut->vc.pal[i] >= LOGSTORE_MAX_NUMBER)
 			return hostd_error(error, FTMB_E_RANGE, "CUT entry %u is absurdly large", i);
+		if (cut->vc.in[i] < previous(q, log)->in[i] || cut->vc.pal[i] < previous(q, log)->pal[i])
+			return hostd_error(error, FTMB_E_SEQ, "CUT of epoch %" G_GUINT64_FORMAT
+					   ": entry %u goes back behind the previous cut",
+					   cut->ckpt_seq, i);
+	}
 	if (q->n == COMMIT_MAX_PENDING) {
 		memmove(q->cut, q->cut + 1, (q->n - 1) * sizeof(q->cut[0]));
 		q->n--;
