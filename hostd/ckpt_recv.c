@@ -77,16 +77,6 @@ static void refuse(struct ckpt_recv *r, const char *fmt, ...)
 	close_stream(r);
 }
 
-void ckpt_recv_close(struct instance *inst, const char *why)
-{
-	struct ckpt_recv *r = inst->ckpt;
-
-	if (r && r->fd >= 0) {
-		g_message("instance %s: closing the checkpoint stream from %s: %s", inst->name, r->peer,
-			  why);
-		close_stream(r);
-	}
-}
 
 void ckpt_recv_free(struct instance *inst)
 {
@@ -262,6 +252,8 @@ static void process(struct ckpt_recv *r)
 	watch(r);
 }
 
+/* The stream ends (how says why): a checkpoint it was inside of is
+ * dropped, as is one waiting for its commit. */
 static void stream_ended(struct ckpt_recv *r, const char *how)
 {
 	if (ftmb_ckpt_parser_finish(&r->parser)) {
@@ -270,10 +262,27 @@ static void stream_ended(struct ckpt_recv *r, const char *how)
 			  "checkpoint %" G_GUINT64_FORMAT, r->inst->name, r->peer, how, r->parser.why,
 			  r->store.valid ? r->store.seq : 0);
 		set_error(r, r->parser.why);
+	} else if (r->pending) {
+		g_warning("instance %s: the checkpoint stream from %s %s; checkpoint %" G_GUINT64_FORMAT
+			  " was waiting for its commit and is dropped, the store keeps checkpoint %"
+			  G_GUINT64_FORMAT, r->inst->name, r->peer, how, r->frame.seq,
+			  r->store.valid ? r->store.seq : 0);
 	} else {
 		g_message("instance %s: the checkpoint stream from %s %s", r->inst->name, r->peer, how);
 	}
 	close_stream(r);
+}
+
+void ckpt_recv_close(struct instance *inst, const char *why)
+{
+	struct ckpt_recv *r = inst->ckpt;
+	char *how;
+
+	if (!r || r->fd < 0)
+		return;
+	how = g_strdup_printf("was closed here (%s)", why);
+	stream_ended(r, how);
+	g_free(how);
 }
 
 static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
@@ -286,7 +295,7 @@ static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
 		return G_SOURCE_CONTINUE;
 	r->tag = 0;
 	if (n <= 0) {
-		stream_ended(r, n == 0 ? "ended" : "failed");
+		stream_ended(r, n == 0 ? "ended" : g_strerror(errno));
 		return G_SOURCE_REMOVE;
 	}
 	r->bytes += (uint64_t)n;

@@ -25,3 +25,7 @@ $(SAN)/tests/ckpt/$(1): $(SAN)/tests/ckpt/$(1).o $(CKPT_LINK_$(1):%=$(SAN)/%) $(
 	$$(CC) $$(SAN_FLAGS) -o $$@ $$^ $$(CKPT_UNIT_LDLIBS)
 endef
 $(foreach t,$(CKPT_TESTS),$(eval $(call CKPT_TEST_RULES,$(t))))
+
+CHECKS += tests/ckpt/check-vm.sh
+CHECK_DEPS += $(BUILD)/qemu-system-x86_64 $(BUILD)/ftmb-hostd $(BUILD)/ftmb-vhost \
+	$(BUILD)/ftmb-traffic $(BUILD)/ftmb-verify $(GUEST_BINS)
