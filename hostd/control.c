@@ -199,19 +199,19 @@ static void add_log(JsonBuilder *b, const struct instance *inst)
 	add_int(b, "log_bytes", (gint64)log->bytes);
 }
 
-static void add_vm_ckpt(JsonBuilder *b, const char *name, const struct vm *vm)
+static void add_vm_ckpt(JsonBuilder *b, const char *name, const struct vm_ckpt *c)
 {
 	json_builder_set_member_name(b, name);
-	if (!vm->checkpoints) {
+	if (!c->seq) {
 		json_builder_add_null_value(b);
 		return;
 	}
 	json_builder_begin_object(b);
-	add_u64(b, "seq", vm->last.seq);
-	add_u64(b, "pause_us", vm->last.pause_us);
-	add_u64(b, "dirty_pages", vm->last.dirty_pages);
-	add_u64(b, "bytes", vm->last.bytes);
-	add_u64(b, "qmp_us", vm->last.qmp_us);
+	add_u64(b, "seq", c->seq);
+	add_u64(b, "pause_us", c->pause_us);
+	add_u64(b, "dirty_pages", c->dirty_pages);
+	add_u64(b, "bytes", c->bytes);
+	add_u64(b, "qmp_us", c->qmp_us);
 	json_builder_end_object(b);
 }
 
@@ -230,7 +230,8 @@ static void add_vm(JsonBuilder *b, const struct vm *vm)
 	add_u64(b, "checkpoints_taken", vm->checkpoints);
 	add_u64(b, "protections", vm->protections);
 	add_u64(b, "failures", vm->failures);
-	add_vm_ckpt(b, "last_checkpoint", vm);
+	add_vm_ckpt(b, "last_checkpoint", &vm->last);
+	add_vm_ckpt(b, "last_full_checkpoint", &vm->last_full);
 	add_string(b, "last_error", vm->last_error);
 	json_builder_end_object(b);
 	add_time(b, "protected_since", vm->prot == PROT_ON ? vm->protected_since_wall_us : 0);
@@ -383,7 +384,7 @@ static void add_vm_stats(JsonBuilder *b, const struct vm *vm)
 	json_builder_begin_object(b);
 	add_u64(b, "taken", vm->checkpoints);
 	add_u64(b, "failures", vm->failures);
-	add_u64(b, "window", MIN(vm->checkpoints, VM_RECENT));
+	add_u64(b, "window", MIN(vm->incremental, VM_RECENT));
 	add_spread(b, "pause_us", vm, G_STRUCT_OFFSET(struct vm_ckpt, pause_us));
 	add_spread(b, "dirty_pages", vm, G_STRUCT_OFFSET(struct vm_ckpt, dirty_pages));
 	add_spread(b, "bytes", vm, G_STRUCT_OFFSET(struct vm_ckpt, bytes));

@@ -108,7 +108,7 @@ char **vm_argv(struct instance *inst, GError **error)
 
 uint64_t vm_recent_percentile(const struct vm *vm, size_t field_offset, double p)
 {
-	size_t n = MIN(vm->checkpoints, VM_RECENT);
+	size_t n = MIN(vm->incremental, VM_RECENT);
 	uint64_t *v;
 	uint64_t r;
 
@@ -170,7 +170,10 @@ static void on_checkpoint(struct qmp *q, JsonNode *ret, const char *error, gpoin
 	c.dirty_pages = member_u64(o, "dirty-pages");
 	c.bytes = member_u64(o, "ram-bytes") + member_u64(o, "dev-bytes");
 	c.qmp_us = (uint64_t)(g_get_monotonic_time() - vm->sent_us);
-	vm->recent[vm->checkpoints % VM_RECENT] = c;
+	if (vm->this_protection++ == 0)
+		vm->last_full = c;
+	else
+		vm->recent[vm->incremental++ % VM_RECENT] = c;
 	vm->last = c;
 	vm->last_wall_us = g_get_real_time();
 	vm->checkpoints++;
@@ -404,6 +407,7 @@ static void protect(struct vm *vm)
 
 	vm->prot = PROT_CONNECTING;
 	vm->protections++;
+	vm->this_protection = 0;
 	fd = backup ? net_connect(&backup->address, TRUE, &error) : -1;
 	if (fd < 0) {
 		char *why = g_strdup_printf("backup %s: %s", vm->inst->cfg->backup,

@@ -60,7 +60,7 @@ struct vm_ckpt {
 	uint64_t qmp_us;      /* the x-ftmb-checkpoint round trip, seen from hostd */
 };
 
-#define VM_RECENT 1024u /* checkpoints kept for percentiles */
+#define VM_RECENT 1024u /* incremental checkpoints kept for percentiles */
 
 struct vm {
 	struct instance *inst;
@@ -85,8 +85,11 @@ struct vm {
 	uint64_t protections; /* started */
 
 	uint64_t checkpoints, failures;
+	uint64_t this_protection; /* checkpoints of the current protection */
 	struct vm_ckpt last;
+	struct vm_ckpt last_full; /* the first of a protection: every page */
 	int64_t last_wall_us;
+	uint64_t incremental;	  /* checkpoints in recent[], ever */
 	struct vm_ckpt recent[VM_RECENT];
 	char *last_error;
 };
@@ -111,7 +114,8 @@ char *vm_path(const struct instance *inst, const char *suffix);
 const char *vm_state_name(enum vm_state st);
 const char *vm_protection_name(enum vm_protection p);
 
-/* Percentile p (0..100) of a field of the recent checkpoints; 0 without any. */
+/* Percentile p (0..100) of a field of the recent incremental checkpoints
+ * (the last VM_RECENT); 0 without any. */
 uint64_t vm_recent_percentile(const struct vm *vm, size_t field_offset, double p);
 
 #endif

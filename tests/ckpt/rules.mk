@@ -26,6 +26,11 @@ $(SAN)/tests/ckpt/$(1): $(SAN)/tests/ckpt/$(1).o $(CKPT_LINK_$(1):%=$(SAN)/%) $(
 endef
 $(foreach t,$(CKPT_TESTS),$(eval $(call CKPT_TEST_RULES,$(t))))
 
-CHECKS += tests/ckpt/check-vm.sh
-CHECK_DEPS += $(BUILD)/qemu-system-x86_64 $(BUILD)/ftmb-hostd $(BUILD)/ftmb-vhost \
+CKPT_VM_DEPS = $(BUILD)/qemu-system-x86_64 $(BUILD)/ftmb-hostd $(BUILD)/ftmb-vhost \
 	$(BUILD)/ftmb-traffic $(BUILD)/ftmb-verify $(GUEST_BINS)
+CHECKS += tests/ckpt/check-vm.sh
+CHECK_DEPS += $(CKPT_VM_DEPS)
+
+bench-checkpoint: $(CKPT_VM_DEPS)
+	@tests/ckpt/bench-checkpoint.sh
+.PHONY: bench-checkpoint

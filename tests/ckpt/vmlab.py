@@ -183,7 +183,7 @@ class Relay:
 
 class Lab:
     def __init__(self, prefix, build, qemu, kernel, initrd, append, mode="ftmb",
-                 interval_ms=50, memory_mb=256, rate=1000):
+                 interval_ms=50, memory_mb=256, rate=1000, accel="tcg", accel_probe=None):
         self.prefix, self.build = prefix, build
         self.tag = f"ckpt{os.getpid()}"
         self.work = tempfile.mkdtemp(prefix=f"ftmb-{self.tag}.")
@@ -200,6 +200,7 @@ class Lab:
         self.qemu, self.kernel, self.initrd, self.append = qemu, kernel, initrd, append
         self.mode, self.interval_ms, self.memory_mb, self.rate = mode, interval_ms, memory_mb, rate
         self.relay = None
+        self.accel, self.accel_probe = accel, accel_probe
 
     # --- set-up ---
 
@@ -231,10 +232,11 @@ class Lab:
         replica = " ".join([f"{self.build}/ftmb-vhost", *self.eal("rvh"), "--", "--instance",
                             self.vhost_spec("mode=ftmb,cut=pause,replay=%LOG%"),
                             "--stats", f"{self.work}/replica-stats.json"])
+        probe = f"accel_probe = {self.accel_probe}\n" if self.accel_probe else ""
         return f"""[hostd]
 heartbeat_interval_ms = 20
 failure_timeout_ms = 3000
-[peers]
+{probe}[peers]
 hostA = {self.ip_a}:{self.repl_port}
 hostB = {backup_addr}
 [instance vm1]
@@ -245,7 +247,7 @@ kernel = {self.kernel}
 initrd = {self.initrd}
 append = {self.append}
 qemu = {self.qemu}
-accel = tcg
+accel = {self.accel}
 memory_mb = {self.memory_mb}
 ram_file = {self.ram}
 vhost_socket = {self.vhost_sock}
