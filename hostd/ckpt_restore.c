@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,9 +296,12 @@ static pid_t spawn_qemu(char *const argv[], int stream_fd, int log_fd)
 
 	pid = fork();
 	if (pid == 0) {
+		struct sched_param sp = { 0 };
 		int null = open("/dev/null", O_RDONLY);
 
 		setsid();
+		/* not the real-time priority a daemon may run at */
+		sched_setscheduler(0, SCHED_OTHER, &sp);
 		/* QEMU's output goes to log_fd, or joins ours on stderr, out of the
 		 * caller's stdout */
 		dup2(null, STDIN_FILENO);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -463,6 +464,16 @@ static void on_qemu_exit(GPid pid, gint status, gpointer data)
 	vm->retry_tag = 0;
 }
 
+/* The daemon may run at a real-time priority (its systemd unit does); a
+ * VM must not inherit it. */
+static void child_setup(gpointer data)
+{
+	struct sched_param sp = { 0 };
+
+	(void)data;
+	sched_setscheduler(0, SCHED_OTHER, &sp);
+}
+
 static gboolean spawn_qemu(struct vm *vm, GError **error)
 {
 	int fd = open(vm->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -476,7 +487,7 @@ static gboolean spawn_qemu(struct vm *vm, GError **error)
 	unlink(vm->qmp_path);
 	unlink(vm->monitor_path);
 	ok = g_spawn_async_with_fds(NULL, vm->argv, NULL,
-				    G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+				    G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL,
 				    &vm->pid, -1, fd, fd, error);
 	close(fd);
 	if (!ok)
