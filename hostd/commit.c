@@ -48,15 +48,32 @@ static const struct ftmb_vclock *previous(const struct cutq *q, const struct log
 	return log->last_cut.n ? &log->last_cut.vc : &zero;
 }
 
+static int find(const struct cutq *q, uint64_t epoch);
+
+/* A CUT the backup has seen: a reconnecting ftmb-vhost resends what it was
+ * not sure had arrived. Committed or pushed out, it is covered; pending, it
+ * must be the same. */
+static gboolean seen(const struct cutq *q, const struct ftmb_repl_vector *cut, GError **error)
+{
+	int i = find(q, cut->ckpt_seq);
+
+	if (i >= 0 && (q->cut[i].n != cut->n ||
+		       memcmp(&q->cut[i].vc, &cut->vc, sizeof(cut->vc)) != 0))
+		return hostd_error(error, FTMB_E_SEQ, "CUT of epoch %" G_GUINT64_FORMAT
+				   " resent with other vectors", cut->ckpt_seq);
+	return TRUE;
+}
+
 gboolean commit_add_cut(struct cutq *q, const struct logstore *log,
 			const struct ftmb_repl_vector *cut, GError **error)
 {
 	if (cut->n != log->hello.n_threads)
 		return hostd_error(error, FTMB_E_COUNT, "CUT for %u queues, instance %s has %u", cut->n,
 				   log->hello.instance, log->hello.n_threads);
+	if (cut->ckpt_seq == 0)
+		return hostd_error(error, FTMB_E_SEQ, "CUT of epoch 0");
 	if (cut->ckpt_seq <= newest(q, log))
-		return hostd_error(error, FTMB_E_SEQ, "CUT of epoch %" G_GUINT64_FORMAT " after epoch %"
-				   G_GUINT64_FORMAT, cut->ckpt_seq, newest(q, log));
+		return seen(q, cut, error);
 	for (uint16_t i = 0; i < cut->n; i++) {
 		if (cut->vc.in[i] >= LOGSTORE_MAX_NUMBER || cut->vc.pal[i] >= LOGSTORE_MAX_NUMBER)
 			return hostd_error(error, FTMB_E_RANGE, "CUT entry %u is absurdly large", i);

@@ -49,8 +49,9 @@ enum commit_verdict {
 uint64_t commit_last(const struct logstore *log);
 
 /* A CUT frame from the instance's log stream: checked against the log
- * (queues, range, epochs increasing) and kept. FALSE with error set when it
- * is invalid (the log stream is then closed). */
+ * (queues, range, epochs and vectors increasing) and kept; one already seen
+ * (resent after a reconnection) is ignored if it is the same. FALSE with
+ * error set when it is invalid (the log stream is then closed). */
 gboolean commit_add_cut(struct cutq *q, const struct logstore *log,
 			const struct ftmb_repl_vector *cut, GError **error);
 

@@ -204,8 +204,14 @@ static void cut_frames_checked(void **state)
 
 	(void)state;
 	add(5, 1, 1);
-	v = cut_frame(5, 2, 2);
-	assert_false(commit_add_cut(&q, &log_, &v, &error)); /* not increasing */
+	v = cut_frame(5, 1, 1); /* resent after a reconnection: ignored */
+	assert_true(commit_add_cut(&q, &log_, &v, &error));
+	assert_int_equal(q.n, 1);
+	v = cut_frame(5, 2, 2); /* the same epoch, other vectors */
+	assert_false(commit_add_cut(&q, &log_, &v, &error));
+	g_clear_error(&error);
+	v = cut_frame(0, 2, 2);
+	assert_false(commit_add_cut(&q, &log_, &v, &error));
 	g_clear_error(&error);
 	v = cut_frame(6, 2, 2), v.n = 3;
 	assert_false(commit_add_cut(&q, &log_, &v, &error));
