@@ -286,6 +286,25 @@ static gboolean take_policy(GKeyFile *kf, const char *group, enum hostd_policy *
 	return ok;
 }
 
+static gboolean take_replica_start(GKeyFile *kf, const char *group, gboolean *standby,
+				   GError **error)
+{
+	char *text = NULL;
+	gboolean ok = TRUE;
+
+	if (!take_string(kf, group, "replica_start", &text, error))
+		return FALSE;
+	if (!text || strcmp(text, "on-failover") == 0)
+		*standby = FALSE;
+	else if (strcmp(text, "standby") == 0)
+		*standby = TRUE;
+	else
+		ok = invalid(error, "[%s] replica_start = \"%s\": expected on-failover or standby",
+			     group, text);
+	g_free(text);
+	return ok;
+}
+
 /* A size in bytes, with an optional K, M or G suffix (binary). */
 static gboolean take_size(GKeyFile *kf, const char *group, const char *key, guint64 *dst,
 			  GError **error)
@@ -345,7 +364,7 @@ static gboolean load_instance(struct hostd_config *cfg, GKeyFile *kf, const char
 		"primary", "backup", "on_backup_lost", "replica_vhost", "replica_middlebox",
 		"kernel", "initrd", "append", "qemu", "machine", "accel", "memory_mb", "smp",
 		"queues", "ram_file", "vhost_socket", "region", "region_size",
-		"checkpoint_interval_ms", NULL
+		"checkpoint_interval_ms", "replica_start", NULL
 	};
 	struct hostd_instance_cfg *inst = g_new0(struct hostd_instance_cfg, 1);
 
@@ -357,6 +376,7 @@ static gboolean load_instance(struct hostd_config *cfg, GKeyFile *kf, const char
 	       take_policy(kf, group, &inst->on_backup_lost, error) &&
 	       take_argv(kf, group, "replica_vhost", &inst->replica_vhost, error) &&
 	       take_argv(kf, group, "replica_middlebox", &inst->replica_middlebox, error) &&
+	       take_replica_start(kf, group, &inst->replica_standby, error) &&
 	       load_vm(&inst->vm, kf, group, error);
 }
 
@@ -426,6 +446,10 @@ static gboolean validate_vm(const struct hostd_instance_cfg *inst, GError **erro
 
 	if (!vm->kernel)
 		return TRUE;
+	if (inst->replica_standby)
+		return invalid(error, "[instance %s]: replica_start = standby is for host-process "
+				      "instances: a VM's replica_vhost attaches to the region its "
+				      "restore writes", n);
 	if (!vm->vhost_socket || !vm->region || !vm->region_size)
 		return invalid(error, "[instance %s]: a VM instance (kernel is set) needs vhost_socket, "
 				      "region and region_size (ftmb-vhost's socket and region)", n);

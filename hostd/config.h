@@ -28,6 +28,8 @@
  *   on_backup_lost = halt             # or degrade
  *   replica_vhost = ftmb-vhost --replay %LOG% ...     # %LOG%: the replay file
  *   replica_middlebox = /usr/lib/ftmb/nat ...         # %INSTANCE%: the name
+ *   replica_start = on-failover       # or standby: started at once, waiting
+ *                                     # for the replay file %LOG%
  *
  * A VM instance (kernel set): hostd runs the VM itself, from one QEMU
  * command line that it builds from these keys (vm_cmdline.h) and uses
@@ -86,6 +88,7 @@ struct hostd_instance_cfg {
 	enum hostd_policy on_backup_lost;
 	char **replica_vhost;     /* argv, NULL when unset */
 	char **replica_middlebox; /* argv, NULL when unset */
+	gboolean replica_standby; /* replica_start = standby */
 	struct hostd_vm_cfg vm;
 };
 

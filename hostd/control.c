@@ -125,6 +125,7 @@ static void add_replicas(JsonBuilder *b, const struct failover_timeline *tl)
 		add_string(b, "what", what[i]);
 		add_int(b, "pid", tl->pid[i]);
 		add_bool(b, "running", !tl->exited[i]);
+		add_bool(b, "standby", tl->standby);
 		if (tl->exited[i])
 			add_int(b, "wait_status", tl->exit_status[i]);
 		json_builder_end_object(b);

@@ -61,6 +61,7 @@ struct failover_timeline {
 	GPid pid[2];	   /* replica_vhost, replica_middlebox (0: none) */
 	int exit_status[2];  /* valid once exited[i] */
 	gboolean exited[2];
+	gboolean standby;    /* the replicas were started before the failure */
 	gboolean vm;	   /* a VM instance: restore holds the rest */
 	struct vm_restore_stats restore;
 };
@@ -164,6 +165,10 @@ void monitor_primary_failed(struct peer *p, const char *reason);
 void failover_instance(struct instance *inst, const char *reason, int64_t last_hb_us,
 		       int64_t last_hb_wall_us);
 void failover_start_reminders(struct hostd *h);
+/* replica_start = standby: start the replicas of the instances backed up
+ * here at once, and stop the unused ones when the daemon stops. */
+void failover_start_standby(struct hostd *h);
+void failover_stop_standby(struct hostd *h);
 void failover_timeline_clear(struct failover_timeline *tl);
 /* Starts replica command which (0: replica_vhost, 1: replica_middlebox)
  * with %LOG% and %INSTANCE% expanded; its output goes beside the replay

@@ -149,6 +149,7 @@ static gboolean start(struct hostd *h, GError **error)
 	heartbeat_start(h);
 	vm_start_all(h);
 	failover_start_reminders(h);
+	failover_start_standby(h);
 	g_unix_signal_add(SIGTERM, on_stop_signal, h);
 	g_unix_signal_add(SIGINT, on_stop_signal, h);
 	g_message("ftmb-hostd %s up: generation %" G_GUINT64_FORMAT ", %u peers, %u instances, "
@@ -162,8 +163,10 @@ static void stop(struct hostd *h)
 {
 	if (h->reminder_tag)
 		g_source_remove(h->reminder_tag);
-	if (h->instances)
+	if (h->instances) {
 		vm_stop_all(h);
+		failover_stop_standby(h);
+	}
 	if (h->sessions)
 		backup_stop(h);
 	control_stop(h);

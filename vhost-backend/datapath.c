@@ -151,7 +151,7 @@ static void flush_tx(struct instance *inst)
 {
 	uint16_t sent;
 
-	if (!inst->n_tx)
+	if (!inst->n_tx || !inst->port_started)
 		return;
 	sent = rte_eth_tx_burst(inst->port_id, 0, inst->tx, inst->n_tx);
 	inst->st.ext_tx += sent;
@@ -188,7 +188,8 @@ static void release_one(struct instance *inst, uint16_t t, const struct held_out
 	qs->released++;
 	if (inst->ftmb) {
 		if (inst->trace)
-			trace_release(inst->trace, t, h->out_seq, &h->dep, inst->n, h->pkt);
+			trace_output(inst->trace, TRACE_RELEASED, t, h->out_seq, &h->dep, inst->n,
+				     h->pkt);
 		release_done(&inst->out[t], h->out_seq);
 		inst->released_dirty = true;
 	}
@@ -344,6 +345,8 @@ static uint64_t poll_input(struct instance *inst, int vid)
 	struct rte_mbuf *pkts[INST_BURST], *byq[FTMB_MAX_THREADS][INST_BURST];
 	uint16_t cnt[FTMB_MAX_THREADS] = { 0 }, n, q;
 
+	if (!inst->port_started)
+		return 0;
 	if (!datapath_input_allowed(inst)) {
 		inst->st.backpressure++;
 		return 0;
@@ -455,6 +458,9 @@ static int admit_output(struct instance *inst, struct out_item *it, uint64_t now
 	trim_tail(it->m, it->tag.tag_len);
 	inst->st.q[t].outputs++;
 	if (inst->replay && it->tag.out_seq <= inst->replay->log.released[t]) {
+		if (inst->trace)
+			trace_output(inst->trace, TRACE_SUPPRESSED, t, it->tag.out_seq,
+				     &it->tag.dep, inst->n, it->m);
 		release_skip(th, it->tag.out_seq);
 		inst->released_dirty = true;
 		inst->st.q[t].suppressed++;
@@ -567,6 +573,9 @@ uint64_t instance_poll(struct instance *inst, uint64_t now)
 
 	if (inst->state != INST_RUNNING)
 		return work;
+	if (inst->standby)
+		return work + instance_standby_poll(inst, now);
+	instance_port_watch(inst, now);
 	vid = instance_vid(inst);
 	if (inst->link_ready)
 		work += link_poll(&inst->link, now);

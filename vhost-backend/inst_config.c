@@ -29,6 +29,10 @@ const char inst_config_help[] =
 	"                   the checkpoint instead of creating it\n"
 	"  ckpt_interval_ms=MS  host-process mode=checkpoint: a cut (a checkpoint of\n"
 	"                   size zero) every MS, 1..60000\n"
+	"  replay_order=off DEBUG ONLY, the negative control: the replica replays without\n"
+	"                   the logged access order (it may diverge); default on\n"
+	"  standby=on       with replay=: a standby replica: serve the guest at once, wait\n"
+	"                   for FILE to appear (renamed into place whole), then replay it\n"
 	"  trace=FILE       write a line per released output, for tests (see README)\n"
 	"  vars=N           shared variables, 1..65536 (default 1024)\n"
 	"  slots=N          PAL ring slots per thread, power of two, 64..1048576 (default 4096)\n"
@@ -143,6 +147,18 @@ static int apply(struct inst_config *cfg, const char *key, const char *val, char
 		return copy_str(key, val, cfg->port, sizeof(cfg->port), err, errlen);
 	if (!strcmp(key, "replay"))
 		return copy_str(key, val, cfg->replay, sizeof(cfg->replay), err, errlen);
+	if (!strcmp(key, "replay_order")) {
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return fail(err, errlen, "replay_order=%s: expected on or off", val);
+		cfg->replay_unordered = !strcmp(val, "off");
+		return 0;
+	}
+	if (!strcmp(key, "standby")) {
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return fail(err, errlen, "standby=%s: expected on or off", val);
+		cfg->standby = !strcmp(val, "on");
+		return 0;
+	}
 	if (!strcmp(key, "trace"))
 		return copy_str(key, val, cfg->trace, sizeof(cfg->trace), err, errlen);
 	if (!strcmp(key, "backup"))
@@ -209,6 +225,10 @@ static int check_cuts(const struct inst_config *cfg, char *err, size_t errlen)
 	if (cfg->mode == INST_MODE_OFF && cfg->cut != INST_CUT_NONE)
 		return fail(err, errlen, "instance %s: mode=off takes no cut= or ckpt_interval_ms=",
 			    cfg->name);
+	if (cfg->standby && cfg->cut == INST_CUT_PAUSE)
+		return fail(err, errlen,
+			    "instance %s: standby=on is for host processes: a VM's replica "
+			    "(cut=pause) attaches to the region its restore writes", cfg->name);
 	if (cfg->mode == INST_MODE_FTMB && cfg->cut == INST_CUT_TIMER)
 		return fail(err, errlen,
 			    "instance %s: ckpt_interval_ms= is for a host process in mode=checkpoint; "
@@ -240,6 +260,10 @@ static int check_combination(const struct inst_config *cfg, char *err, size_t er
 		return fail(err, errlen, "instance %s: port= is required", cfg->name);
 	if (cfg->mode == INST_MODE_OFF && (cfg->backup_host[0] || cfg->replay[0]))
 		return fail(err, errlen, "instance %s: mode=off takes neither backup= nor replay=",
+			    cfg->name);
+	if ((cfg->replay_unordered || cfg->standby) && !cfg->replay[0])
+		return fail(err, errlen,
+			    "instance %s: replay_order= and standby= apply to a replica (replay=)",
 			    cfg->name);
 	if (cfg->mode == INST_MODE_FTMB && !cfg->backup_host[0] && !cfg->replay[0])
 		return fail(err, errlen,

@@ -50,6 +50,8 @@ struct inst_config {
 	uint32_t hold;           /* held outputs per thread before the guest is cut off */
 	uint32_t sendbuf_mib;    /* replication send buffer */
 	uint32_t settle_ms;      /* no input to a guest this long after it connects */
+	bool replay_unordered;   /* replay_order=off: the negative control */
+	bool standby;            /* wait for the replay file to appear */
 };
 
 /* The --help text for the keys. */

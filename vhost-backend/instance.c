@@ -32,6 +32,14 @@ uint32_t g_n_instances;
 static struct rte_rcu_qsbr *g_qsv;
 static __thread bool on_loop_thread;
 
+uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 uint64_t now_ns(void)
 {
 	static uint64_t hz;
@@ -162,9 +170,9 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/* Probes the external port from its devargs and starts it with one RX and
- * one TX queue. */
-static int setup_port(struct instance *inst, char *err, size_t errlen)
+/* Probes the external port from its devargs and sets it up with one RX and
+ * one TX queue; start_port() starts it. */
+static int probe_port(struct instance *inst, char *err, size_t errlen)
 {
 	const char *devargs = inst->cfg.port;
 	struct rte_eth_conf conf = { 0 };
@@ -192,23 +200,102 @@ static int setup_port(struct instance *inst, char *err, size_t errlen)
 	if (!rc)
 		rc = rte_eth_tx_queue_setup(inst->port_id, 0, PORT_DESC,
 					    rte_eth_dev_socket_id(inst->port_id), NULL);
-	if (!rc)
-		rc = rte_eth_dev_start(inst->port_id);
 	if (rc)
-		return fail(err, errlen, "port %s: cannot start: %s", name, strerror(-rc));
+		return fail(err, errlen, "port %s: cannot set up: %s", name, strerror(-rc));
+	inst->port_ready = true;
+	inst->port_memif_client = !strcmp(info.driver_name, "net_memif") &&
+				  strstr(devargs, "role=client") != NULL;
+	return 0;
+}
+
+static int start_port(struct instance *inst)
+{
+	int rc = rte_eth_dev_start(inst->port_id);
+
+	inst->port_start_ns = now_ns();
+	if (rc)
+		return rc;
 	rte_eth_promiscuous_enable(inst->port_id);
 	inst->port_started = true;
 	return 0;
 }
 
+/* A replica starts its external port when it first has an output to send
+ * or goes live, not before: the port's peer may still hold the failed
+ * primary's connection (a memif server refuses a second client until the
+ * old process is gone, which takes it tens of ms), and DPDK 22.11's memif
+ * server can crash when a client it refused goes away at once. */
+static void start_replica_port(struct instance *inst)
+{
+	int rc = start_port(inst);
+
+	if (rc)
+		instance_stop(inst, FTMB_E_FIELD, "cannot start the external port %s: %s",
+			      inst->cfg.port, strerror(-rc));
+	else
+		VLOG(INFO, "instance %s: replica: external port started", inst->cfg.name);
+}
+
+/* A memif client whose server is away cannot start: it tries again every
+ * PORT_HANDSHAKE_NS. */
+static void restart_port(struct instance *inst, uint64_t now)
+{
+	if (now - inst->port_start_ns < PORT_HANDSHAKE_NS)
+		return;
+	if (start_port(inst))
+		VLOG(DEBUG, "instance %s: external port not restarted (its peer is away?): "
+			    "trying again", inst->cfg.name);
+}
+
+void instance_port_watch(struct instance *inst, uint64_t now)
+{
+	struct rte_eth_link link;
+	bool up;
+
+	if (!inst->port_started) {
+		if (inst->port_restarts)
+			restart_port(inst, now);
+		else
+			start_replica_port(inst);
+		return;
+	}
+	if (now < inst->port_check_ns)
+		return;
+	inst->port_check_ns = now + PORT_CHECK_NS;
+	up = rte_eth_link_get_nowait(inst->port_id, &link) == 0 && link.link_status;
+	if (up && !inst->port_up) {
+		VLOG(INFO, "instance %s: external link up", inst->cfg.name);
+		if (inst->replay && !inst->replay->at.port_up)
+			inst->replay->at.port_up = mono_ns();
+	}
+	else if (!up && inst->port_up)
+		VLOG(WARNING, "instance %s: external link DOWN", inst->cfg.name);
+	inst->port_up = up;
+	if (up || !inst->port_memif_client || now - inst->port_start_ns < PORT_HANDSHAKE_NS)
+		return;
+	if (!inst->port_restarts++)
+		VLOG(NOTICE, "instance %s: external link not up %.0f ms after starting the port: "
+			     "restarting it until it is (the server may still hold an old client)",
+		     inst->cfg.name, (double)(now - inst->port_start_ns) / 1e6);
+	rte_eth_dev_stop(inst->port_id);
+	inst->port_started = false;
+	restart_port(inst, now);
+}
+
 /* A replica of a checkpointed VM attaches to the region its checkpoint
  * restored (its cut and the guest's rings are in it); everyone else creates
  * a fresh one. */
+static enum ftmb_mode region_mode(const struct instance *inst)
+{
+	if (!inst->ftmb)
+		return FTMB_MODE_OFF;
+	if (inst->cfg.replay[0])
+		return inst->cfg.replay_unordered ? FTMB_MODE_REPLAY_UNORDERED : FTMB_MODE_REPLAY;
+	return FTMB_MODE_RECORD;
+}
+
 static int setup_region(struct instance *inst, char *err, size_t errlen)
 {
-	enum ftmb_mode mode = !inst->ftmb ? FTMB_MODE_OFF
-			      : inst->replay ? FTMB_MODE_REPLAY
-					     : FTMB_MODE_RECORD;
 	struct ftmb_region_geometry geo;
 	int rc = ftmb_region_layout(inst->n, inst->cfg.slots, inst->cfg.vars, &geo);
 
@@ -229,7 +316,7 @@ static int setup_region(struct instance *inst, char *err, size_t errlen)
 	inst->generation = (uint64_t)time(NULL);
 	/* With the layout checked, what can still fail is the file: -errno. */
 	rc = host_region_create(&inst->region, inst->cfg.region, inst->n, inst->cfg.slots,
-				inst->cfg.vars, mode, inst->generation);
+				inst->cfg.vars, region_mode(inst), inst->generation);
 	if (rc)
 		return fail(err, errlen, "region=%s: %s", inst->cfg.region, strerror(-rc));
 	return 0;
@@ -308,18 +395,30 @@ int instance_create(struct instance *inst, const struct inst_config *cfg, uint32
 		return fail(err, errlen,
 			    "instance %s: no memory for %u mbufs (raise EAL -m, or lower hold=)",
 			    cfg->name, n_mbufs);
-	if (cfg->replay[0] && setup_replay(inst, err, errlen))
+	if (cfg->replay[0] && !cfg->standby && setup_replay(inst, err, errlen))
 		return -1;
 	if (cfg->trace[0] && !(inst->trace = trace_open(cfg->trace)))
 		return fail(err, errlen, "instance %s: cannot create trace=%s: %s", cfg->name,
 			    cfg->trace, strerror(errno));
-	if (setup_region(inst, err, errlen) || setup_port(inst, err, errlen))
+	if (setup_region(inst, err, errlen) || probe_port(inst, err, errlen))
 		return -1;
+	if (!cfg->replay[0] && start_port(inst))
+		return fail(err, errlen, "instance %s: cannot start its external port %s",
+			    cfg->name, cfg->port);
+	if (cfg->standby) {
+		inst->standby = true;
+		VLOG(NOTICE, "instance %s: STANDBY replica, %u queue pairs, socket %s, region %s: "
+			     "serving the guest, waiting for the replay file %s",
+		     cfg->name, inst->n, cfg->socket, cfg->region, cfg->replay);
+		return 0;
+	}
 	if (inst->protected && setup_link(inst, err, errlen))
 		return -1;
 	if (inst->replay) {
 		datapath_replay_begin(inst);
-		host_region_set_mode(&inst->region, FTMB_MODE_REPLAY);
+		/* a restored region still says what the primary's said */
+		if (cfg->cut == INST_CUT_PAUSE)
+			host_region_set_mode(&inst->region, region_mode(inst));
 	} else if (inst->ftmb && !inst->protected) {
 		VLOG(WARNING, "instance %s: NO BACKUP: outputs are released unprotected",
 		     cfg->name);
@@ -331,6 +430,32 @@ int instance_create(struct instance *inst, const struct inst_config *cfg, uint32
 	     : cfg->cut == INST_CUT_TIMER ? ", a cut on a timer"
 					  : "");
 	return 0;
+}
+
+/* A standby replica takes over once its replay file is in place: it loads
+ * it and begins the replay; the EAL, the region, the port's set-up and the
+ * guest's connection are ready. Returns the work done. */
+uint64_t instance_standby_poll(struct instance *inst, uint64_t now)
+{
+	char err[1024];
+	uint64_t found;
+
+	if (now < inst->standby_check_ns)
+		return 0;
+	inst->standby_check_ns = now + STANDBY_CHECK_NS;
+	if (access(inst->cfg.replay, F_OK))
+		return 0;
+	found = mono_ns();
+	inst->standby = false;
+	VLOG(NOTICE, "instance %s: standby taking over: %s appeared", inst->cfg.name,
+	     inst->cfg.replay);
+	if (setup_replay(inst, err, sizeof(err))) {
+		instance_stop(inst, FTMB_E_FIELD, "cannot take over: %s", err);
+		return 1;
+	}
+	inst->replay->at.found = found;
+	datapath_replay_begin(inst);
+	return 1;
 }
 
 int instances_start_vhost(char *err, size_t errlen)
@@ -418,11 +543,11 @@ void instance_destroy(struct instance *inst)
 	close_vhost(inst);
 	drop_outputs(inst);
 	close_link(inst);
-	if (inst->port_started) {
+	if (inst->port_started)
 		rte_eth_dev_stop(inst->port_id);
+	if (inst->port_ready)
 		rte_eth_dev_close(inst->port_id);
-	}
-	inst->port_started = false;
+	inst->port_started = inst->port_ready = false;
 	host_region_destroy(&inst->region);
 	trace_close(inst->trace);
 	inst->trace = NULL;

@@ -84,6 +84,20 @@ static void add_replay(JsonBuilder *b, const struct instance *inst)
 	add_array(b, "fed_records", rf->fed_pal, inst->n);
 	add_array(b, "logged_released", rf->log.released, inst->n);
 	add_u64(b, "divergences", inst->st.divergences);
+	json_builder_set_member_name(b, "ordered");
+	json_builder_add_boolean_value(b, !inst->cfg.replay_unordered);
+	json_builder_set_member_name(b, "complete");
+	json_builder_add_boolean_value(b, rf->complete);
+	json_builder_set_member_name(b, "at_mono_ns");
+	json_builder_begin_object(b);
+	add_u64(b, "found", rf->at.found);
+	add_u64(b, "begin", rf->at.begin);
+	add_u64(b, "connected", rf->at.connected);
+	add_u64(b, "first_fed", rf->at.first_fed);
+	add_u64(b, "port_up", rf->at.port_up);
+	add_u64(b, "live", rf->at.live);
+	add_u64(b, "complete", rf->at.complete);
+	json_builder_end_object(b);
 	json_builder_end_object(b);
 }
 
@@ -118,11 +132,14 @@ static void add_instance(JsonBuilder *b, const struct instance *inst)
 	json_builder_add_string_value(b, inst->state == INST_RUNNING ? "running" : "stopped");
 	json_builder_set_member_name(b, "stop_reason");
 	json_builder_add_string_value(b, inst->stop_reason);
+	json_builder_set_member_name(b, "standby");
+	json_builder_add_boolean_value(b, inst->standby);
 	json_builder_set_member_name(b, "guest_connected");
 	json_builder_add_boolean_value(b, instance_vid(inst) >= 0);
 	add_u64(b, "ext_rx", st->ext_rx);
 	add_u64(b, "ext_tx", st->ext_tx);
 	add_u64(b, "ext_tx_drops", st->ext_tx_drops);
+	add_u64(b, "ext_port_restarts", inst->port_restarts);
 	add_u64(b, "ext_tx_pending", inst->n_tx);
 	add_u64(b, "oversize_drops", st->oversize_drops);
 	add_u64(b, "backpressure", st->backpressure);

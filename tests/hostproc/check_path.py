@@ -5,6 +5,7 @@
   check_path.py TRACE ACKS RECORDS REPORT SIZE [--shift-acks-ms MS]
 
 TRACE    ftmb-vhost trace=FILE: "rel MONO_NS THREAD OUT_SEQ IN[n] PAL[n] HEAD"
+         (a replica's "sup" lines, outputs it suppressed, are skipped)
 ACKS     ftmb-hostd --ack-log: "ack INSTANCE MONO_NS IN[n] PAL[n]"
 RECORDS  ftmb-traffic --record: every frame that arrived outside
 REPORT   ftmb-traffic --json
@@ -37,6 +38,8 @@ def load_releases(path):
     rels = {}
     for line in open(path):
         f = line.split()
+        if f[0] != "rel":
+            continue
         vals = list(map(int, f[4:-1]))
         n = len(vals) // 2
         head = bytes.fromhex(f[-1])

@@ -24,9 +24,11 @@ run_mb() {
 	sleep 0.2 # past ftmb-vhost's settle time for a new guest
 	go
 	wait_traffic gen
+	# The primary's hostd first: it tells the backup it is leaving, so that
+	# the log stream ending next is not taken for a failure.
+	stop hostd_a
 	stop mb_a
 	stop vhost_a
-	stop hostd_a
 	stop hostd_b
 	log "$mb: $(json "$WORK/gen.json" "'sent %d, received %d, latency p50 %.1f us' % (j['tx']['whole_run']['packets'], j['rx']['unique_whole_run'], j['latency_us']['p50'])")"
 	grep -aq "instance mb1 stopped" "$WORK/vhost_a.log" && fail "ftmb-vhost stopped $mb"
