@@ -139,6 +139,7 @@ static void cut_keys(void **state)
 	refuses(BASE "backup=h:1,cut=stop", "expected pause");
 	refuses(BASE "backup=h:1,mode=checkpoint,ckpt_interval_ms=0", "from 1 to 60000");
 	refuses(BASE "backup=h:1,mode=remus", "expected off, ftmb or checkpoint");
+	refuses(BASE "replay=/l,standby=on,cut=pause", "standby=on is for host processes");
 }
 
 int main(void)

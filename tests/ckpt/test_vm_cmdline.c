@@ -157,6 +157,7 @@ static void bad_vm_keys(void **state)
 	refuses("checkpoint_interval_ms = 0\n", "from 1 to 60000");
 	refuses("ram_file = relative\n", "absolute paths");
 	refuses("vm_memory = 1\n", "unknown key");
+	refuses("replica_start = standby\n", "is for host-process instances");
 }
 
 static void vm_needs_region(void **state)
