@@ -7,6 +7,8 @@
  *   3. start replica_vhost with %LOG% replaced by that file, then
  *      replica_middlebox (%INSTANCE% is the instance name in both), each with
  *      stdout and stderr appended to <state_dir>/<instance>.<which>.log;
+ *      a VM instance instead restores its last committed checkpoint, with
+ *      replica_vhost started in the middle of it (vm_restore.h);
  *   4. record the timeline and mark the instance replica-live, UNPROTECTED:
  *      a WARNING now and every minute until a new backup is configured.
  *
@@ -32,6 +34,8 @@
 #define REMINDER_S 60
 
 static const char *const replica_what[2] = { "vhost", "middlebox" };
+
+static void on_restored(struct instance *inst, const char *error);
 
 /* The replica processes stay: standby replicas start before any failover. */
 void failover_timeline_clear(struct failover_timeline *tl)
@@ -98,9 +102,7 @@ static void normal_priority(gpointer data)
 	sched_setscheduler(0, SCHED_OTHER, &param);
 }
 
-/* Starts one replica command; its output goes to a log file beside the
- * replay file. */
-static gboolean spawn_replica(struct instance *inst, int which, char **argv, GError **error)
+gboolean failover_spawn_replica(struct instance *inst, int which, char **argv, GError **error)
 {
 	struct failover_timeline *tl = &inst->failover;
 	char *log_path = g_strdup_printf("%s/%s.%s.log", inst->h->cfg->state_dir, inst->name,
@@ -144,10 +146,10 @@ static gboolean make_state_dir(const char *dir, GError **error)
 
 static gboolean spawn_replicas(struct instance *inst, GError **error)
 {
-	if (!spawn_replica(inst, 0, inst->cfg->replica_vhost, error))
+	if (!failover_spawn_replica(inst, 0, inst->cfg->replica_vhost, error))
 		return FALSE;
 	return !inst->cfg->replica_middlebox ||
-	       spawn_replica(inst, 1, inst->cfg->replica_middlebox, error);
+	       failover_spawn_replica(inst, 1, inst->cfg->replica_middlebox, error);
 }
 
 static char *standby_path(const struct instance *inst)
@@ -218,6 +220,10 @@ static gboolean dump_and_start(struct instance *inst, GError **error)
 		if (!logstore_dump_file(&inst->log, tl->dump_path, error))
 			return FALSE;
 		tl->dumped_us = g_get_monotonic_time();
+		if (tl->vm) { /* the rest when the VM runs: on_restored() */
+			vm_restore_start(inst, &tl->restore, on_restored);
+			return TRUE;
+		}
 		if (!spawn_replicas(inst, error))
 			return FALSE;
 	}
@@ -259,7 +265,7 @@ void failover_start_standby(struct hostd *h)
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		struct instance *inst = v;
 
-		if (inst->cfg && inst->cfg->replica_standby &&
+		if (inst->cfg && inst->cfg->replica_standby && !hostd_instance_is_vm(inst->cfg) &&
 		    strcmp(inst->cfg->backup, h->cfg->name) == 0)
 			start_standby(inst);
 	}
@@ -289,7 +295,19 @@ void failover_stop_standby(struct hostd *h)
 static void announce_unprotected(const struct instance *inst)
 {
 	const struct failover_timeline *tl = &inst->failover;
+	const struct vm_restore_stats *rs = &tl->restore;
 
+	if (tl->vm)
+		g_warning("instance %s: VM restored from checkpoint %" G_GUINT64_FORMAT " (epoch %"
+			  G_GUINT64_FORMAT "): prefilled %" G_GUINT64_FORMAT " bytes in %.1f ms, "
+			  "replica_vhost ready %.1f ms later, QEMU loaded %" G_GUINT64_FORMAT
+			  " stream bytes in %.1f ms, running %.1f ms later (%.1f ms restoring)",
+			  inst->name, rs->ckpt_seq, rs->epoch, rs->prefill_bytes,
+			  ms_between(rs->start_us, rs->prefilled_us),
+			  ms_between(rs->prefilled_us, rs->vhost_ready_us), rs->stream_bytes,
+			  ms_between(rs->vhost_ready_us, rs->loaded_us),
+			  ms_between(rs->loaded_us, rs->running_us),
+			  ms_between(rs->start_us, rs->running_us));
 	g_warning("instance %s: REPLICA LIVE on this host, UNPROTECTED (no backup) until a new "
 		  "backup is configured. Failure: %s. Detected %.1f ms after the last heartbeat; "
 		  "log dumped in %.1f ms to %s; %s %.1f ms after detection",
@@ -300,13 +318,36 @@ static void announce_unprotected(const struct instance *inst)
 		  ms_between(tl->detected_us, tl->started_us));
 }
 
+static void failed(struct instance *inst, const char *why)
+{
+	inst->state = INST_FAILOVER_FAILED;
+	g_free(inst->last_error);
+	inst->last_error = g_strdup(why);
+	g_warning("instance %s: FAILOVER FAILED: %s", inst->name, why);
+}
+
+static void on_restored(struct instance *inst, const char *error)
+{
+	struct failover_timeline *tl = &inst->failover;
+
+	if (error) {
+		failed(inst, error);
+		return;
+	}
+	tl->started_us = g_get_monotonic_time();
+	tl->started_wall_us = g_get_real_time();
+	inst->state = INST_REPLICA_LIVE;
+	announce_unprotected(inst);
+}
+
 void failover_instance(struct instance *inst, const char *reason, int64_t last_hb_us,
 		       int64_t last_hb_wall_us)
 {
 	struct failover_timeline *tl = &inst->failover;
 	GError *error = NULL;
 
-	if (inst->state == INST_REPLICA_LIVE || inst->state == INST_FAILOVER_FAILED)
+	if (inst->state == INST_REPLICA_LIVE || inst->state == INST_FAILOVER_FAILED ||
+	    inst->state == INST_RESTORING)
 		return;
 	failover_timeline_clear(tl);
 	tl->reason = g_strdup(reason);
@@ -314,19 +355,22 @@ void failover_instance(struct instance *inst, const char *reason, int64_t last_h
 	tl->last_heartbeat_wall_us = last_hb_wall_us;
 	tl->detected_us = g_get_monotonic_time();
 	tl->detected_wall_us = g_get_real_time();
+	tl->vm = hostd_instance_is_vm(inst->cfg);
 	if (inst->stream)
 		session_close(inst->stream, "fenced: the instance fails over to this host");
+	ckpt_recv_close(inst, "fenced: the instance fails over to this host");
 	g_message("instance %s: failing over: %s", inst->name, reason);
+	if (tl->vm)
+		inst->state = INST_RESTORING;
 	if (!dump_and_start(inst, &error)) {
-		inst->state = INST_FAILOVER_FAILED;
-		g_free(inst->last_error);
-		inst->last_error = g_strdup(error->message);
-		g_warning("instance %s: FAILOVER FAILED: %s", inst->name, error->message);
+		failed(inst, error->message);
 		g_error_free(error);
 		return;
 	}
-	inst->state = INST_REPLICA_LIVE;
-	announce_unprotected(inst);
+	if (!tl->vm) {
+		inst->state = INST_REPLICA_LIVE;
+		announce_unprotected(inst);
+	}
 }
 
 static gboolean remind(gpointer data)

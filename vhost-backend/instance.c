@@ -17,6 +17,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_vhost.h>
 
+#include "cut.h"
 #include "datapath.h"
 #include "instance.h"
 #include "trace.h"
@@ -88,6 +89,7 @@ static int on_new_device(int vid)
 {
 	struct instance *inst = find_by_vid(vid);
 	uint16_t vrings = rte_vhost_get_vring_num(vid);
+	bool fresh;
 
 	if (!inst)
 		return -1;
@@ -102,16 +104,25 @@ static int on_new_device(int vid)
 	}
 	for (uint16_t q = 0; q < 2u * inst->n; q++)
 		rte_vhost_enable_guest_notification(vid, q, 0);
-	if (__atomic_exchange_n(&inst->fresh_connection, false, __ATOMIC_ACQ_REL))
+	fresh = __atomic_exchange_n(&inst->fresh_connection, false, __ATOMIC_ACQ_REL);
+	if (fresh)
 		__atomic_store_n(&inst->connected_ns, now_ns(), __ATOMIC_RELEASE);
 	__atomic_store_n(&inst->vid, vid, __ATOMIC_RELEASE);
-	VLOG(INFO, "instance %s: guest connected (vid %d, %u queue pairs)", inst->cfg.name, vid,
-	     inst->n);
+	/* QEMU restarts the device after every pause: only a new guest is news. */
+	if (fresh)
+		VLOG(INFO, "instance %s: guest connected (vid %d, %u queue pairs)", inst->cfg.name,
+		     vid, inst->n);
+	else
+		VLOG(DEBUG, "instance %s: device restarted (vid %d)", inst->cfg.name, vid);
 	return 0;
 }
 
-/* The device goes away: make sure the loop no longer uses it before the
- * vhost library frees it. */
+/* The device goes away (a guest that leaves, or QEMU pausing the VM, which
+ * it does for every checkpoint): make sure the loop no longer uses it
+ * before the vhost library frees it, and, for a checkpointed VM, have the
+ * loop take the cut of this pause before QEMU gets the vring bases and
+ * saves RAM (cut.h). The loop thread itself only gets here when it closes
+ * the socket of a stopped instance: no cut then. */
 static void on_destroy_device(int vid)
 {
 	struct instance *inst = find_by_vid(vid);
@@ -120,7 +131,9 @@ static void on_destroy_device(int vid)
 		return;
 	__atomic_store_n(&inst->vid, -1, __ATOMIC_RELEASE);
 	rte_rcu_qsbr_synchronize(g_qsv, on_loop_thread ? LOOP_THREAD : RTE_QSBR_THRID_INVALID);
-	VLOG(INFO, "instance %s: guest disconnected (vid %d)", inst->cfg.name, vid);
+	if (inst->cfg.cut == INST_CUT_PAUSE && !on_loop_thread)
+		cut_at_pause(inst);
+	VLOG(DEBUG, "instance %s: device stopped (vid %d)", inst->cfg.name, vid);
 }
 
 static int on_new_connection(int vid)
@@ -132,10 +145,19 @@ static int on_new_connection(int vid)
 	return 0;
 }
 
+static void on_destroy_connection(int vid)
+{
+	struct instance *inst = find_by_vid(vid);
+
+	if (inst)
+		VLOG(INFO, "instance %s: guest disconnected (vid %d)", inst->cfg.name, vid);
+}
+
 static const struct rte_vhost_device_ops vhost_ops = {
 	.new_device = on_new_device,
 	.destroy_device = on_destroy_device,
 	.new_connection = on_new_connection,
+	.destroy_connection = on_destroy_connection,
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -260,24 +282,41 @@ void instance_port_watch(struct instance *inst, uint64_t now)
 	restart_port(inst, now);
 }
 
+/* A replica of a checkpointed VM attaches to the region its checkpoint
+ * restored (its cut and the guest's rings are in it); everyone else creates
+ * a fresh one. */
+static enum ftmb_mode region_mode(const struct instance *inst)
+{
+	if (!inst->ftmb)
+		return FTMB_MODE_OFF;
+	if (inst->cfg.replay[0])
+		return inst->cfg.replay_unordered ? FTMB_MODE_REPLAY_UNORDERED : FTMB_MODE_REPLAY;
+	return FTMB_MODE_RECORD;
+}
+
 static int setup_region(struct instance *inst, char *err, size_t errlen)
 {
-	enum ftmb_mode mode = FTMB_MODE_RECORD;
 	struct ftmb_region_geometry geo;
 	int rc = ftmb_region_layout(inst->n, inst->cfg.slots, inst->cfg.vars, &geo);
-
-	if (!inst->ftmb)
-		mode = FTMB_MODE_OFF;
-	else if (inst->cfg.replay[0])
-		mode = inst->cfg.replay_unordered ? FTMB_MODE_REPLAY_UNORDERED : FTMB_MODE_REPLAY;
 
 	if (rc)
 		return fail(err, errlen, "instance %s: no region layout for %u threads, %u slots, "
 			    "%u vars: %s", inst->cfg.name, inst->n, inst->cfg.slots, inst->cfg.vars,
 			    ftmb_strerror(rc));
+	if (inst->replay && inst->cfg.cut == INST_CUT_PAUSE) {
+		rc = host_region_open(&inst->region, inst->cfg.region, inst->n, inst->cfg.slots,
+				      inst->cfg.vars);
+		if (rc)
+			return fail(err, errlen, "region=%s: cannot attach to the restored region "
+				    "(%zu bytes for queues=%u slots=%u vars=%u): %s", inst->cfg.region,
+				    (size_t)geo.region_size, inst->n, inst->cfg.slots, inst->cfg.vars,
+				    rc < 0 ? strerror(-rc) : ftmb_strerror(rc));
+		return cut_resume_from_region(inst, err, errlen);
+	}
+	inst->generation = (uint64_t)time(NULL);
 	/* With the layout checked, what can still fail is the file: -errno. */
 	rc = host_region_create(&inst->region, inst->cfg.region, inst->n, inst->cfg.slots,
-				inst->cfg.vars, mode, (uint64_t)time(NULL));
+				inst->cfg.vars, region_mode(inst), inst->generation);
 	if (rc)
 		return fail(err, errlen, "region=%s: %s", inst->cfg.region, strerror(-rc));
 	return 0;
@@ -309,9 +348,7 @@ static int setup_link(struct instance *inst, char *err, size_t errlen)
 		.role = FTMB_ROLE_VHOST,
 		.n_threads = inst->n,
 		.n_vars = inst->cfg.vars,
-		.generation = inst->region.base ? ((struct ftmb_region_header *)inst->region.base)
-							  ->generation
-						: 0,
+		.generation = inst->generation,
 	};
 	size_t sendbuf = (size_t)inst->cfg.sendbuf_mib << 20;
 
@@ -341,7 +378,8 @@ int instance_create(struct instance *inst, const struct inst_config *cfg, uint32
 	inst->n = cfg->queues;
 	inst->vid = -1;
 	inst->ftmb = cfg->mode == INST_MODE_FTMB;
-	inst->protected = inst->ftmb && cfg->backup_host[0];
+	inst->checkpoint = cfg->mode == INST_MODE_CHECKPOINT;
+	inst->protected = (inst->ftmb || inst->checkpoint) && cfg->backup_host[0];
 	inst->pal_reserve = datapath_pal_reserve(inst->n, cfg->slots);
 	if (!inst->protected)
 		for (uint32_t i = 0; i < FTMB_MAX_THREADS; i++)
@@ -376,14 +414,21 @@ int instance_create(struct instance *inst, const struct inst_config *cfg, uint32
 	}
 	if (inst->protected && setup_link(inst, err, errlen))
 		return -1;
-	if (inst->replay)
+	if (inst->replay) {
 		datapath_replay_begin(inst);
-	else if (inst->ftmb && !inst->protected)
+		/* a restored region still says what the primary's said */
+		if (cfg->cut == INST_CUT_PAUSE)
+			host_region_set_mode(&inst->region, region_mode(inst));
+	} else if (inst->ftmb && !inst->protected) {
 		VLOG(WARNING, "instance %s: NO BACKUP: outputs are released unprotected",
 		     cfg->name);
-	VLOG(INFO, "instance %s: mode %s, %u queue pairs, socket %s, region %s, port %s%s%s",
-	     cfg->name, inst->ftmb ? "ftmb" : "off", inst->n, cfg->socket, cfg->region, cfg->port,
-	     inst->protected ? ", backup " : "", inst->protected ? inst->link.peer : "");
+	}
+	VLOG(INFO, "instance %s: mode %s, %u queue pairs, socket %s, region %s, port %s%s%s%s",
+	     cfg->name, instance_mode_name(inst), inst->n, cfg->socket, cfg->region, cfg->port,
+	     inst->protected ? ", backup " : "", inst->protected ? inst->link.peer : "",
+	     cfg->cut == INST_CUT_PAUSE	  ? ", a cut at every pause"
+	     : cfg->cut == INST_CUT_TIMER ? ", a cut on a timer"
+					  : "");
 	return 0;
 }
 
@@ -486,6 +531,11 @@ void instance_stop(struct instance *inst, int err, const char *fmt, ...)
 	close_link(inst);
 	/* The external port stays up but unpolled: stopping it would pull a
 	 * shared-memory link (memif) from under its peer. */
+}
+
+const char *instance_mode_name(const struct instance *inst)
+{
+	return inst->ftmb ? "ftmb" : inst->checkpoint ? "checkpoint" : "off";
 }
 
 void instance_destroy(struct instance *inst)

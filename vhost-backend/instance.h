@@ -39,6 +39,20 @@ enum inst_state {
 	INST_STOPPED, /* the guest broke the contract */
 };
 
+/* Cuts and commits (cut.h). requested and served are shared between the
+ * vhost event thread (a pause) and the loop; the rest is the loop's. */
+struct inst_cuts {
+	uint64_t epoch;       /* cuts taken: pauses (cut=pause) or timer ticks */
+	uint64_t committed;   /* the last epoch the backup committed */
+	uint64_t next_ns;     /* the next timer cut */
+	uint64_t requested;   /* pauses that asked the loop for a cut (atomic) */
+	uint64_t served;      /* requests the loop has answered (atomic) */
+	uint64_t commits;     /* COMMITTED frames received */
+	uint64_t failed;      /* pauses left without a cut: the loop did not answer */
+	uint64_t wait_max_ns; /* the longest a pause waited for its cut */
+	struct ftmb_cut last; /* the last cut taken */
+};
+
 /* When a replica reached each step, on CLOCK_MONOTONIC (ns), so that tests
  * can lay them beside other processes' clocks; 0 until reached. */
 struct replay_timeline {
@@ -70,8 +84,9 @@ struct instance {
 	uint16_t n; /* queue pairs = threads */
 	enum inst_state state;
 	char stop_reason[600];
-	bool ftmb;       /* mode ftmb (else off) */
-	bool protected;  /* has a backup: log, and hold outputs until durable */
+	bool ftmb;       /* mode ftmb */
+	bool checkpoint; /* mode checkpoint: outputs wait for the next commit */
+	bool protected;  /* has a backup: log or cut, and hold outputs */
 	bool standby;    /* a standby replica waiting for its replay file */
 	uint64_t standby_check_ns;
 	int vid;         /* the guest's vhost device, -1 when none (atomic) */
@@ -87,6 +102,8 @@ struct instance {
 	uint64_t port_restarts;
 	struct rte_mempool *pool;
 	struct host_region region;
+	uint64_t generation; /* the region's, from its creation (or its checkpoint) */
+	struct inst_cuts cuts;
 
 	struct ftmb_vclock logged;  /* in[q]: last input seq given; pal[t]: last PAL logged */
 	struct ftmb_vclock durable; /* what the backup acknowledged */
@@ -148,6 +165,9 @@ void instance_stop(struct instance *inst, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 void instance_destroy(struct instance *inst);
+
+/* "off", "ftmb" or "checkpoint". */
+const char *instance_mode_name(const struct instance *inst);
 
 static inline int instance_vid(const struct instance *inst)
 {

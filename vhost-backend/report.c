@@ -101,6 +101,24 @@ static void add_replay(JsonBuilder *b, const struct instance *inst)
 	json_builder_end_object(b);
 }
 
+static void add_cuts(JsonBuilder *b, const struct instance *inst)
+{
+	const struct inst_cuts *c = &inst->cuts;
+
+	json_builder_set_member_name(b, "cuts");
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "taken_at");
+	json_builder_add_string_value(b, inst->cfg.cut == INST_CUT_PAUSE ? "pause" : "timer");
+	add_u64(b, "epoch", c->epoch);
+	add_u64(b, "committed", c->committed);
+	add_u64(b, "commits", c->commits);
+	add_u64(b, "failed", __atomic_load_n(&c->failed, __ATOMIC_RELAXED));
+	add_u64(b, "pause_wait_max_us", __atomic_load_n(&c->wait_max_ns, __ATOMIC_RELAXED) / 1000);
+	add_array(b, "last_in", c->last.in, inst->n);
+	add_array(b, "last_pal", c->last.pal, inst->n);
+	json_builder_end_object(b);
+}
+
 static void add_instance(JsonBuilder *b, const struct instance *inst)
 {
 	const struct inst_stats *st = &inst->st;
@@ -109,7 +127,7 @@ static void add_instance(JsonBuilder *b, const struct instance *inst)
 	json_builder_set_member_name(b, "name");
 	json_builder_add_string_value(b, inst->cfg.name);
 	json_builder_set_member_name(b, "mode");
-	json_builder_add_string_value(b, inst->ftmb ? "ftmb" : "off");
+	json_builder_add_string_value(b, instance_mode_name(inst));
 	json_builder_set_member_name(b, "state");
 	json_builder_add_string_value(b, inst->state == INST_RUNNING ? "running" : "stopped");
 	json_builder_set_member_name(b, "stop_reason");
@@ -133,6 +151,8 @@ static void add_instance(JsonBuilder *b, const struct instance *inst)
 		if (inst->protected)
 			add_vector(b, "durable", &inst->durable, inst->n);
 	}
+	if (inst->cfg.cut != INST_CUT_NONE)
+		add_cuts(b, inst);
 	if (inst->replay)
 		add_replay(b, inst);
 	json_builder_set_member_name(b, "queues");
@@ -204,7 +224,7 @@ void report_log_summary(void)
 		     "instance %s (%s, %s): in %" PRIu64 " (dropped %" PRIu64 "), out %" PRIu64
 		     ", released %" PRIu64 ", held %" PRIu64 ", suppressed %" PRIu64 ", PALs %" PRIu64
 		     ", release delay p50 <%" PRIu64 " us p99 <%" PRIu64 " us, ext tx drops %" PRIu64,
-		     inst->cfg.name, inst->ftmb ? "ftmb" : "off",
+		     inst->cfg.name, instance_mode_name(inst),
 		     inst->state == INST_RUNNING ? "running" : "stopped", in, drops, out, rel, held,
 		     sup, pals, stats_hist_quantile(hist, 0.5), stats_hist_quantile(hist, 0.99),
 		     inst->st.ext_tx_drops);
