@@ -12,6 +12,7 @@
 #include "pktio.h"
 
 static volatile sig_atomic_t stopping;
+static unsigned workers_ready; /* atomic: workers set up and about to poll */
 
 static void on_signal(int sig)
 {
@@ -90,6 +91,7 @@ static void *worker_main(void *arg)
 		stopping = 1;
 		return NULL;
 	}
+	__atomic_add_fetch(&workers_ready, 1, __ATOMIC_RELEASE);
 	while (!stopping) {
 		uint32_t n = pktio_rx(t->mb->io, t->idx, bufs, PKTIO_BURST);
 
@@ -193,9 +195,9 @@ int mbox_main(int argc, char **argv, const struct mbox_ops *ops)
 	if (parse_options(&argc, &argv, ops, &threads, &io, &region, &json))
 		return 2;
 	mb.n_threads = (uint32_t)threads;
-	if (attach(&mb, region) || (ops->setup && ops->setup(&mb)))
-		return 1;
-	if (pktio_open(io, mb.n_threads, &mb.io))
+	/* The NIC first: setup may read its address. */
+	if (attach(&mb, region) || pktio_open(io, mb.n_threads, &mb.io) ||
+	    (ops->setup && ops->setup(&mb)))
 		return 1;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -204,6 +206,9 @@ int mbox_main(int argc, char **argv, const struct mbox_ops *ops)
 		if (pthread_create(&tids[started], NULL, worker_main, &mb.threads[started]))
 			break;
 	}
+	/* "running" means every worker polls its queue: a test may send now. */
+	while (!stopping && __atomic_load_n(&workers_ready, __ATOMIC_ACQUIRE) < started)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 	fprintf(stderr, "%s: running %u threads, mode %d\n", ops->name, started,
 		ftmb_mode(mb.ftmb));
 	for (uint32_t i = 0; i < started; i++)
