@@ -532,6 +532,7 @@ uint64_t instance_poll(struct instance *inst, uint64_t now)
 		work += poll_input(inst, in_vid);
 	send_released(inst, now);
 	flush_tx(inst);
+	work += announce_poll(inst, now);
 	if (inst->link_ready)
 		work += link_flush(&inst->link, now);
 	return work;

@@ -94,8 +94,10 @@ static int on_new_device(int vid)
 	}
 	for (uint16_t q = 0; q < 2u * inst->n; q++)
 		rte_vhost_enable_guest_notification(vid, q, 0);
-	if (__atomic_exchange_n(&inst->fresh_connection, false, __ATOMIC_ACQ_REL))
+	if (__atomic_exchange_n(&inst->fresh_connection, false, __ATOMIC_ACQ_REL)) {
 		__atomic_store_n(&inst->connected_ns, now_ns(), __ATOMIC_RELEASE);
+		announce_request(inst);
+	}
 	__atomic_store_n(&inst->vid, vid, __ATOMIC_RELEASE);
 	VLOG(INFO, "instance %s: guest connected (vid %d, %u queue pairs)", inst->cfg.name, vid,
 	     inst->n);

@@ -35,6 +35,7 @@ struct inst_stats {
 				  * outputs near their bound, external port backlog) */
 	uint64_t released_frames;
 	uint64_t divergences;    /* replica: a PAL differing from the logged one */
+	uint64_t announced;      /* RARP announcements sent (announce.h) */
 };
 
 static inline void stats_delay(struct queue_stats *q, uint64_t delay_us)
