@@ -11,9 +11,15 @@
  *   queue to a socket by the group's internal order, which is not simply
  *   the order of joining: in this guest it sent RX queue 0's frames to the
  *   second socket.)
- *   Frames reach the sockets untouched: AF_PACKET takes its copy before the
- *   IP stack trims the trailing input tag, and GRO merges no frame whose
- *   IP length does not match its size (every tagged one).
+ * - Inputs reach the sockets as they were sent: GRO is turned off. It
+ *   would merge a TCP flow's segments into one large frame, as many as one
+ *   NAPI poll happened to find, which the middlebox would then see (and
+ *   forward) instead: the frames it sees would depend on timing, and a
+ *   replica would see others. (Tagged frames escape it by chance: GRO
+ *   merges no frame whose IP length differs from its size. In mode off
+ *   the transfers through the NAT stalled on frames larger than any
+ *   buffer.) AF_PACKET takes its copy before the IP stack trims the
+ *   trailing input tag.
  * - A thread's outputs stay on one TX queue. The kernel picks a TX queue
  *   per frame from the sending CPU (XPS, which virtio-net sets up) or else
  *   from a hash; ftmb-vhost sorts outputs by thread and number only within
@@ -31,7 +37,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/ethtool.h>
 #include <linux/filter.h>
+#include <linux/sockios.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -42,6 +50,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ftmb/tag.h"
@@ -50,10 +59,15 @@
 #define FRAME_ROOM (9216u + FTMB_OUT_TAG_MAX)
 #define STD_MTU 1500u
 #define TAGGED_MTU (STD_MTU + FTMB_OUT_TAG_MAX)
-/* A socket's receive buffer counts each frame's whole buffer (about 2 KiB
- * here, even for a small frame): the default 208 KiB holds only about 70,
- * less than a worker of a TCG guest may fall behind by. */
-#define RCVBUF (8u << 20)
+/* A socket's buffers count each frame's whole buffer (about 2 KiB here,
+ * even for a small frame): the default 208 KiB holds only about 70, less
+ * than a worker of a TCG guest may fall behind by, or than the frames a
+ * worker has waiting for a full TX ring. */
+#define SOCKBUF (8u << 20)
+/* When the NIC's TX queue is full, a worker waits for it (backpressure:
+ * it receives nothing meanwhile) this long before dropping. */
+#define TX_WAIT_US 20000u
+#define TX_RETRY_US 50u
 
 struct afp_queue {
 	int fd;
@@ -89,14 +103,16 @@ static int open_queue(struct afp *a, struct afp_queue *q, uint32_t idx)
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
 				   .sll_ifindex = a->ifindex };
 	struct packet_mreq mr = { .mr_ifindex = a->ifindex, .mr_type = PACKET_MR_PROMISC };
-	int one = 1, rcvbuf = (int)RCVBUF;
+	int one = 1, size = (int)SOCKBUF;
 
 	q->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (q->fd < 0)
 		return -errno;
-	/* FORCE passes net.core.rmem_max (as root); else the capped request. */
-	if (setsockopt(q->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
-		setsockopt(q->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	/* FORCE passes net.core.[rw]mem_max (as root); else the capped request. */
+	if (setsockopt(q->fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(q->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(q->fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(q->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	if (filter_queue(q->fd, idx) < 0 ||
 	    setsockopt(q->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0 ||
 	    bind(q->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
@@ -106,15 +122,23 @@ static int open_queue(struct afp *a, struct afp_queue *q, uint32_t idx)
 	return q->buf ? 0 : -ENOMEM;
 }
 
-/* Reads the NIC's address, and raises its MTU to TAGGED_MTU if lower. */
+/* Reads the NIC's address, turns GRO off, and raises its MTU to
+ * TAGGED_MTU if lower. */
 static int setup_nic(struct afp *a)
 {
+	struct ethtool_value no_gro = { .cmd = ETHTOOL_SGRO, .data = 0 };
 	struct ifreq ifr = { 0 };
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
 
 	if (fd < 0)
 		return -errno;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", a->ifname);
+	ifr.ifr_data = (void *)&no_gro;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0) {
+		err = -errno;
+		fprintf(stderr, "afpacket: %s: cannot turn GRO off: %s\n", a->ifname, strerror(-err));
+		goto out;
+	}
 	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
 		err = -errno;
 		goto out;
@@ -207,13 +231,14 @@ static uint32_t afp_rx(struct pktio *io, uint32_t qi, struct pktio_buf *bufs, ui
 }
 
 /* Sends what it can: a frame the kernel refuses (too long) is skipped, the
- * ones after it still go; a full socket buffer drops the rest. */
+ * ones after it still go; while the TX queue is full it waits, up to
+ * TX_WAIT_US, then drops the rest. */
 static uint32_t afp_tx(struct pktio *io, uint32_t qi, struct pktio_buf *bufs, uint32_t n)
 {
 	struct afp_queue *q = &((struct afp *)io)->q[qi];
 	struct mmsghdr msgs[PKTIO_BURST];
 	struct iovec iov[PKTIO_BURST];
-	uint32_t done = 0, sent = 0;
+	uint32_t done = 0, sent = 0, waited_us = 0;
 
 	if (n > PKTIO_BURST)
 		n = PKTIO_BURST;
@@ -228,7 +253,10 @@ static uint32_t afp_tx(struct pktio *io, uint32_t qi, struct pktio_buf *bufs, ui
 			done += (uint32_t)k;
 			sent += (uint32_t)k;
 		} else if (errno == EAGAIN || errno == ENOBUFS) {
-			break;
+			if (waited_us >= TX_WAIT_US)
+				break;
+			nanosleep(&(struct timespec){ 0, TX_RETRY_US * 1000 }, NULL);
+			waited_us += TX_RETRY_US;
 		} else if (errno != EINTR) {
 			done++;
 		}

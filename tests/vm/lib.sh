@@ -154,11 +154,11 @@ start_vm() {
 	sleep 600 >"$WORK/$name.in" &
 	PIDS+=($!)
 	eval "HOLD_$name=$!"
-	ip netns exec "$ns" "$QEMU" -accel tcg,thread=multi -smp 2 -m 256 -nodefaults \
+	ip netns exec "$ns" "$QEMU" -name "$name,debug-threads=on" -accel tcg,thread=multi -smp 2 -m 256 -nodefaults \
 		-display none -no-reboot -serial stdio \
 		-object memory-backend-memfd,id=ram,size=256M,share=on -machine pc,memory-backend=ram \
 		-chardev "socket,id=vh,path=$sock" -netdev vhost-user,id=net0,chardev=vh,queues=2 \
-		-device "virtio-net-pci,netdev=net0,mq=on,mac=$VM_MAC,romfile=" \
+		-device "virtio-net-pci,netdev=net0,mq=on,mac=$VM_MAC,romfile=,rx_queue_size=${QSIZE:-1024},tx_queue_size=${QSIZE:-1024}" \
 		-object "memory-backend-file,id=shm,size=$size,mem-path=$region,share=on" \
 		-device ivshmem-plain,memdev=shm,master=on \
 		-kernel "$KERNEL" -initrd "$INITRD" \
