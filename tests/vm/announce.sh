@@ -140,4 +140,4 @@ assert min(after) == max(before) + 1 and len(set(before + after)) == len(before)
 PY
 stop_ns "$NS_A"
 stop_ns "$NS_B"
-log "PASS"
+log "PASS ($SECONDS s)"

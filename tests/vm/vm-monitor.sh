@@ -76,4 +76,4 @@ stop hostd_a
 stop hostd_b
 grep -q "failing over" "$WORK/hostd_b.log" && fail "the backup declared a failure"
 grep "stopped on purpose" "$WORK/hostd_b.log" | sed 's/^/    | /'
-log "PASS"
+log "PASS ($SECONDS s)"

@@ -121,4 +121,4 @@ done
 stop hostd_a
 stop hostd_b
 grep -q "failing over" "$WORK/hostd_b.log" && fail "the backup declared a failure"
-log "PASS"
+log "PASS ($SECONDS s)"
