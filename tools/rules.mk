@@ -31,8 +31,14 @@ $(BUILD)/ftmb-traffic: $(TRAFFIC_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libtesttraffic.
 $(BUILD)/ftmb-verify: $(VERIFY_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libtesttraffic.a
 	$(CC) -o $@ $^ $(call pc,--libs json-glib-1.0) $(TESTTRAFFIC_LDLIBS)
 
+# ftmb-records: record files as text, for plots.
+CFLAGS_tools/records/ = -Itools/testtraffic $(call pc,--cflags glib-2.0)
+
+$(BUILD)/ftmb-records: $(BUILD)/tools/records/main.o $(BUILD)/libtesttraffic.a
+	$(CC) -o $@ $^ $(TESTTRAFFIC_LDLIBS)
+
 LIBS += $(BUILD)/libtesttraffic.a
-BINS += $(BUILD)/ftmb-traffic $(BUILD)/ftmb-verify
+BINS += $(BUILD)/ftmb-traffic $(BUILD)/ftmb-verify $(BUILD)/ftmb-records
 
 # --- guest image (helper "image"; tools/mkimage.sh) ---------------------------
 # `make image` builds the cached guest kernel and initramfs holding every

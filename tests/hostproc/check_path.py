@@ -21,23 +21,16 @@ Holds when:
 --shift-acks-ms pretends every ACK was sent MS later: the negative control,
 under which the checker must find violations.
 """
-import bisect
+import os
 import struct
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from evidence import first_covering, load_acks  # noqa: E402
 
 SINK_HDR = struct.Struct("<IIII")
 SINK_REC = struct.Struct("<IIHHIQQQQQ")
 TESTPKT_MAGIC = 0x544B5054
-
-
-def load_acks(path, shift_ns):
-    acks = []
-    for line in open(path):
-        f = line.split()
-        vals = list(map(int, f[3:]))
-        n = len(vals) // 2
-        acks.append((int(f[2]) + shift_ns, vals[:n], vals[n:]))
-    return acks
 
 
 def load_releases(path):
@@ -61,23 +54,6 @@ def load_records(path):
         raise SystemExit(f"check_path: {path} is not a sink record file")
     return [SINK_REC.unpack_from(data, off)
             for off in range(SINK_HDR.size, len(data), SINK_REC.size)]
-
-
-def covers(ack, dep_in, dep_pal):
-    return all(a >= d for a, d in zip(ack[1], dep_in)) and \
-        all(a >= d for a, d in zip(ack[2], dep_pal))
-
-
-def first_covering(acks, dep_in, dep_pal):
-    """ACKs are cumulative, so coverage is monotone in their order."""
-    lo, hi = 0, len(acks)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if covers(acks[mid], dep_in, dep_pal):
-            hi = mid
-        else:
-            lo = mid + 1
-    return acks[lo] if lo < len(acks) else None
 
 
 def main():

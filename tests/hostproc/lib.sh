@@ -38,6 +38,8 @@ fail() {
 	exit 1
 }
 
+. "$(dirname "${BASH_SOURCE[0]}")/../procs.sh"
+
 cleanup() {
 	local p ns
 	for p in "${PIDS[@]}"; do
@@ -83,40 +85,6 @@ start() {
 	fi
 	PIDS+=($!)
 	eval "PID_$name=$!"
-}
-
-running() {
-	local pid comm state rest
-	read -r pid comm state rest 2>/dev/null <"/proc/$1/stat" && [ "$state" != Z ]
-}
-
-# stop NAME: SIGTERM, and SIGKILL with a failure if it does not exit in 10 s.
-stop() {
-	local pid i=0
-	eval "pid=\${PID_$1:-}"
-	[ -n "$pid" ] || return 0
-	kill "$pid" 2>/dev/null
-	while ((i++ < 200)) && running "$pid"; do
-		sleep 0.05
-	done
-	if running "$pid"; then
-		kill -9 "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		eval "PID_$1="
-		fail "$1 (pid $pid) did not exit within 10 s of SIGTERM"
-	fi
-	wait "$pid" 2>/dev/null
-	eval "PID_$1="
-}
-
-# wait_for FILE PATTERN [SECONDS]: until a line of FILE matches.
-wait_for() {
-	local i
-	for ((i = 0; i < ${3:-10} * 20; i++)); do
-		grep -aq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	fail "timed out waiting for '$2' in $1"
 }
 
 # Paths of instance NAME on host H (a or b): hosts share the file system.

@@ -6,7 +6,7 @@
 
 TRAFFIC_TESTS := test_testtraffic test_verify
 UNIT_TESTS += $(TRAFFIC_TESTS:%=$(BUILD)/tests/traffic/%)
-CHECKS += tests/traffic/verify-cli.sh tests/traffic/traffic-loop.sh tests/traffic/traffic-mb.sh
+CHECKS += tests/traffic/verify-cli.sh tests/traffic/records-cli.sh tests/traffic/traffic-loop.sh tests/traffic/traffic-mb.sh
 CHECK_DEPS += $(BUILD)/tests/traffic/mkregion $(BUILD)/ftmb-monitor $(BUILD)/ftmb-nat
 
 CFLAGS_tests/traffic/ = -Ivhost-backend -Itools/testtraffic -Itools/verify $(call pc,--cflags glib-2.0 cmocka)

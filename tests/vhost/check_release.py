@@ -12,7 +12,11 @@ ACK_LOG      fake-backup --ack-log: "ack NAME MONO_NS IN[n] PAL[n]"
 (the checker must then find violations).
 Prints one summary line; exits 1 on any violation.
 """
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from evidence import first_covering, load_acks  # noqa: E402
 
 
 def load_deps(path):
@@ -24,21 +28,6 @@ def load_deps(path):
             n = len(vals) // 2
             deps[(int(f[1]), int(f[2]))] = (vals[:n], vals[n:])
     return deps
-
-
-def load_acks(path, shift_ns):
-    acks = []
-    for line in open(path):
-        f = line.split()
-        vals = list(map(int, f[3:]))
-        n = len(vals) // 2
-        acks.append((int(f[2]) + shift_ns, vals[:n], vals[n:]))
-    return acks
-
-
-def covers(ack, dep):
-    return all(a >= d for a, d in zip(ack[1], dep[0])) and all(
-        a >= d for a, d in zip(ack[2], dep[1]))
 
 
 def main():
@@ -61,7 +50,7 @@ def main():
             continue
         checked += 1
         # ACKs are cumulative: the first one covering dep is when it became durable.
-        first = next((a for a in acks if covers(a, dep)), None)
+        first = first_covering(acks, dep[0], dep[1])
         if first is None or first[0] > rx_ns:
             early += 1
             continue

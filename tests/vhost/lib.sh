@@ -37,6 +37,8 @@ fail() {
 	exit 1
 }
 
+. "$(dirname "${BASH_SOURCE[0]}")/../procs.sh"
+
 # start NAME CMD...: runs CMD in the background, output in $WORK/NAME.log.
 start() {
 	local name=$1
@@ -44,41 +46,6 @@ start() {
 	"$@" >"$WORK/$name.log" 2>&1 &
 	PIDS+=($!)
 	eval "PID_$name=$!"
-}
-
-# stop NAME: SIGTERM and wait (the process writes its summary).
-stop() {
-	local pid i=0
-	eval "pid=\${PID_$1:-}"
-	[ -n "$pid" ] || return 0
-	kill "$pid" 2>/dev/null
-	while ((i++ < 200)) && running "$pid"; do
-		sleep 0.05
-	done
-	if running "$pid"; then
-		kill -9 "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		eval "PID_$1="
-		fail "$1 (pid $pid) did not exit within 10 s of SIGTERM"
-	fi
-	wait "$pid" 2>/dev/null
-	eval "PID_$1="
-}
-
-# running PID: the process exists and has not exited (a zombie has).
-running() {
-	local pid comm state rest
-	read -r pid comm state rest 2>/dev/null <"/proc/$1/stat" && [ "$state" != Z ]
-}
-
-# wait_for FILE PATTERN [SECONDS]: until a line of FILE matches.
-wait_for() {
-	local i
-	for ((i = 0; i < ${3:-10} * 20; i++)); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	fail "timed out waiting for '$2' in $1"
 }
 
 # ext_peer NAME N: test-ext with N memif clients of ext0..ext(N-1).sock,
