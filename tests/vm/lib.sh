@@ -108,13 +108,18 @@ fdb_port() {
 	bridge -n "$NS_T" fdb show br br0 | awk -v mac="$1" '$1 == mac && $2 == "dev" { print $3; exit }'
 }
 
-# guest_image: the cached guest image with the static middleboxes.
+# guest_image: the cached guest image with the static middleboxes, and the
+# accelerator VMs use here (tools/accel-probe.sh: KVM where a stock guest
+# kernel boots under it, TCG otherwise).
 guest_image() {
 	local image
 	image=$(tools/mkimage.sh --bin-dir "$BUILD/guest" 2>"$WORK/mkimage.log") ||
 		fail "tools/mkimage.sh failed"
 	KERNEL=$(sed -n 's/^kernel //p' <<<"$image")
 	INITRD=$(sed -n 's/^initrd //p' <<<"$image")
+	ACCEL=$(tools/accel-probe.sh 2>/dev/null) || ACCEL=tcg
+	[ "$ACCEL" = kvm ] || ACCEL=tcg,thread=multi
+	log "guest image $(dirname "$KERNEL"), accelerator ${ACCEL%%,*}"
 }
 
 # ftmb_run ARG...: ftmb-init's ftmb.run= for this command (%XX-encoded).
@@ -130,8 +135,9 @@ ftmb_run() {
 	echo "ftmb.run=$out"
 }
 
-# start_vm NAME NS VHOST_SOCK REGION CMD...: boots the guest image under
-# TCG in namespace NS with the middlebox command CMD, behind ftmb-vhost's
+# start_vm NAME NS VHOST_SOCK REGION CMD...: boots the guest image (2 vCPUs,
+# 256 MiB of shared memfd RAM) in namespace NS with the middlebox command
+# CMD, behind ftmb-vhost's
 # socket VHOST_SOCK, its shared region REGION on an ivshmem-plain device
 # (the size ftmb-vhost gave the file: a power of two, as a PCI BAR must
 # be). The guest runs CMD in the background and stops it (SIGINT, so that
@@ -154,7 +160,7 @@ start_vm() {
 	sleep 600 >"$WORK/$name.in" &
 	PIDS+=($!)
 	eval "HOLD_$name=$!"
-	ip netns exec "$ns" "$QEMU" -name "$name,debug-threads=on" -accel tcg,thread=multi -smp 2 -m 256 -nodefaults \
+	ip netns exec "$ns" "$QEMU" -name "$name,debug-threads=on" -accel "$ACCEL" -smp 2 -m 256 -nodefaults \
 		-display none -no-reboot -serial stdio \
 		-object memory-backend-memfd,id=ram,size=256M,share=on -machine pc,memory-backend=ram \
 		-chardev "socket,id=vh,path=$sock" -netdev vhost-user,id=net0,chardev=vh,queues=2 \
@@ -166,6 +172,19 @@ start_vm() {
 		<"$WORK/$name.in" >"$WORK/$name.log" 2>&1 &
 	PIDS+=($!)
 	eval "PID_$name=$!"
+}
+
+# wait_vm NAME PATTERN [SECONDS]: until the console of VM NAME has a line
+# matching PATTERN (120 s); fails at once if QEMU exits first.
+wait_vm() {
+	local pid i
+	eval "pid=\${PID_$1:-}"
+	for ((i = 0; i < ${3:-120} * 20; i++)); do
+		grep -aq -- "$2" "$WORK/$1.log" 2>/dev/null && return 0
+		running "$pid" || fail "VM $1 ended before printing '$2'"
+		sleep 0.05
+	done
+	fail "timed out waiting for '$2' on VM $1's console"
 }
 
 # vm_stop NAME: asks the guest to stop its middlebox (which prints its

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The monitor in a VM on the data path (lib.sh's topology): the guest image
-# under TCG (2 vCPUs, memfd RAM, virtio-net over vhost-user with 2 queue
+# (TCG here; 2 vCPUs, memfd RAM, virtio-net over vhost-user with 2 queue
 # pairs, the shared region on ivshmem-plain) runs
 #   ftmb-monitor --threads 2 --io afpacket:eth0
 # behind ftmb-vhost on host A, whose external port is A's veth into the
@@ -13,8 +13,11 @@
 # whose output tag only fits because the guest's driver raised the MTU).
 # check_monitor.py checks each run from the generator's report, ftmb-vhost's
 # statistics and the guest's own counters; ftmb-verify checks the monitor's
-# stamps (every global count unique, each flow's count increasing). Prints
-# the boot time and the latency through the VM in both modes.
+# stamps (every global count unique, each flow's count increasing). Negative
+# control: the same evidence with the guest's two workers' counters
+# exchanged (queue 0's inputs served by worker 1, as PACKET_FANOUT_QM did)
+# must fail the check. Prints the boot time and the latency through the VM
+# in both modes.
 . "$(dirname "$0")/lib.sh" || exit 1
 
 THREADS=2
@@ -43,7 +46,7 @@ run() {
 	t0=$(date +%s%N)
 	start_vm vm "$NS_A" "$(vhost_sock mon a)" "$(region mon a)" \
 		ftmb-monitor --threads $THREADS --io afpacket:eth0
-	wait_for "$WORK/vm.log" "ftmb-monitor: running $THREADS threads, mode" 120
+	wait_vm vm "ftmb-monitor: running $THREADS threads, mode"
 	log "$mode: VM booted, monitor polling after $((($(date +%s%N) - t0) / 1000000)) ms"
 	grep -E "^afpacket:|^ftmb-monitor: running" "$WORK/vm.log" | sed 's/^/    | /'
 	sleep 0.2 # past ftmb-vhost's settle time
@@ -72,6 +75,13 @@ start_hostd b
 start_hostd a
 run off
 run ftmb
+sed -e 's/thread 0:/thread X:/; s/thread 1:/thread 0:/; s/thread X:/thread 1:/' \
+	"$WORK/vm-ftmb.log" >"$WORK/vm-swapped.log"
+if python3 "$(dirname "$0")/check_monitor.py" ftmb "$WORK/vhost-a-ftmb.json" "$WORK/vm-swapped.log" \
+	>"$WORK/negative.out"; then
+	fail "negative control: workers serving each other's queues went unnoticed"
+fi
+log "negative control: $(cat "$WORK/negative.out")"
 stop hostd_a
 stop hostd_b
 grep -q "failing over" "$WORK/hostd_b.log" && fail "the backup declared a failure"

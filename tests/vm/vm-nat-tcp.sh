@@ -88,7 +88,7 @@ run() {
 		ftmb-nat --threads $THREADS --io afpacket:eth0 --external-ip $EXT_IP \
 		--internal-net 10.77.0.0/24 --gateway-ip $GW_IP --next-hop-mac $SERVER_MAC \
 		--idle-ms 60000
-	wait_for "$WORK/vm.log" "ftmb-nat: running $THREADS threads, mode" 120
+	wait_vm vm "ftmb-nat: running $THREADS threads, mode"
 	log "$mode: VM booted, NAT polling after $((($(date +%s%N) - t0) / 1000000)) ms"
 	grep -E "^afpacket:|^ftmb-nat:" "$WORK/vm.log" | sed 's/^/    | /'
 	sleep 0.2 # past ftmb-vhost's settle time
