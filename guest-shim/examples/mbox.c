@@ -21,13 +21,20 @@ static void on_signal(int sig)
 }
 
 /* Polling threads share two cores with ftmb-vhost and the traffic source:
- * after a run of empty polls, sleep, doubling up to 50 us. */
-static void idle_backoff(unsigned *idle)
+ * after a run of empty polls, sleep, doubling up to 50 us; or, with a
+ * driver that can wake on arrival, wait for the next frame (checking
+ * for the end now and then). */
+static void idle_backoff(struct mbox_thread *t, unsigned *idle)
 {
+	struct pktio *io = t->mb->io;
 	struct timespec ts = { 0, 0 };
 
 	if (++*idle < 64)
 		return;
+	if (io->drv->wait) {
+		io->drv->wait(io, t->idx, 10000);
+		return;
+	}
 	ts.tv_nsec = 1000L << (*idle - 64 < 6 ? *idle - 64 : 6);
 	if (ts.tv_nsec > 50000)
 		ts.tv_nsec = 50000;
@@ -96,7 +103,7 @@ static void *worker_main(void *arg)
 		uint32_t n = pktio_rx(t->mb->io, t->idx, bufs, PKTIO_BURST);
 
 		if (!n) {
-			idle_backoff(&idle);
+			idle_backoff(t, &idle);
 			continue;
 		}
 		idle = 0;

@@ -37,6 +37,8 @@ struct pktio_driver {
 	/* sends n buffers; those not sent are dropped; returns how many left */
 	uint32_t (*tx)(struct pktio *io, uint32_t q, struct pktio_buf *bufs, uint32_t n);
 	void (*drop)(struct pktio *io, uint32_t q, struct pktio_buf *buf);
+	/* optional: sleeps until queue q has a frame, or timeout_us passed */
+	void (*wait)(struct pktio *io, uint32_t q, uint32_t timeout_us);
 	/* called once from each worker thread before it touches its queue */
 	int (*thread_init)(struct pktio *io, uint32_t q);
 	void (*close)(struct pktio *io);

@@ -43,6 +43,7 @@
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -270,6 +271,17 @@ static void afp_drop(struct pktio *io, uint32_t q, struct pktio_buf *buf)
 	(void)io, (void)q, (void)buf;
 }
 
+/* An idle worker sleeps in the kernel until a frame arrives: under TCG a
+ * timer-driven backoff costs the vCPU a wake-up per sleep, and the frame
+ * that comes meanwhile waits for the timer. */
+static void afp_wait(struct pktio *io, uint32_t qi, uint32_t timeout_us)
+{
+	struct pollfd pfd = { .fd = ((struct afp *)io)->q[qi].fd, .events = POLLIN };
+	struct timespec ts = { timeout_us / 1000000, (long)(timeout_us % 1000000) * 1000 };
+
+	ppoll(&pfd, 1, &ts, NULL);
+}
+
 /* Parses a sysfs CPU mask ("3", "00000001,00000000") into set; returns the
  * number of CPUs in it, or -errno. */
 static int read_cpu_mask(const char *path, cpu_set_t *set)
@@ -335,6 +347,7 @@ const struct pktio_driver pktio_afpacket_driver = {
 	.rx = afp_rx,
 	.tx = afp_tx,
 	.drop = afp_drop,
+	.wait = afp_wait,
 	.thread_init = afp_thread_init,
 	.close = afp_close,
 };

@@ -9,8 +9,10 @@
 # swaps the addresses, so every frame comes back to it.
 #
 # Mode off first (the baseline), then mode ftmb with host B's ftmb-hostd as
-# the backup: small frames for latency, then full-size frames (1514 bytes,
-# whose output tag only fits because the guest's driver raised the MTU).
+# the backup: small frames at a low rate (latency), then at a higher one
+# (load: the VM's latency grows with it under TCG), and in mode ftmb
+# full-size frames (1514 bytes, whose output tag only fits because the
+# guest's driver raised the MTU).
 # check_monitor.py checks each run from the generator's report, ftmb-vhost's
 # statistics and the guest's own counters; ftmb-verify checks the monitor's
 # stamps (every global count unique, each flow's count increasing). Negative
@@ -23,7 +25,6 @@
 THREADS=2
 FLOWS=64 # 16 flows of the generator's pattern all hash to queue 0
 RATE=${RATE:-1000}
-DURATION=${DURATION:-3}
 
 # send NAME SIZE RATE DURATION: from the segment to the VM's MAC, recorded.
 # Under TCG a frame can take a few hundred ms: wait 3 s for stragglers.
@@ -34,7 +35,7 @@ send() {
 		--duration "$duration" --size "$size" --stop-after-idle 3000 \
 		--record "$WORK/$name.rec" --json --quiet >"$WORK/$name.json" 2>"$WORK/$name.log" ||
 		fail "ftmb-traffic $name failed"
-	log "$name: $(json "$WORK/$name.json" "'%d-byte frames: sent %d, back %d; latency through the VM p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms' % ($size, j['tx']['whole_run']['packets'], j['rx']['unique_whole_run'], j['latency_us']['p50'] / 1e3, j['latency_us']['p90'] / 1e3, j['latency_us']['p99'] / 1e3, j['latency_us']['max'] / 1e3)")"
+	log "$name: $(json "$WORK/$name.json" "'%d-byte frames at %d pps: sent %d, back %d; latency through the VM p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms' % ($size, $rate, j['tx']['whole_run']['packets'], j['rx']['unique_whole_run'], j['latency_us']['p50'] / 1e3, j['latency_us']['p90'] / 1e3, j['latency_us']['p99'] / 1e3, j['latency_us']['max'] / 1e3)")"
 	"$BUILD/ftmb-verify" --mb monitor "$WORK/$name.rec" || fail "ftmb-verify: $name"
 }
 
@@ -50,8 +51,9 @@ run() {
 	log "$mode: VM booted, monitor polling after $((($(date +%s%N) - t0) / 1000000)) ms"
 	grep -E "^afpacket:|^ftmb-monitor: running" "$WORK/vm.log" | sed 's/^/    | /'
 	sleep 0.2 # past ftmb-vhost's settle time
-	send "$mode-small" 128 "$RATE" "$DURATION"
-	gens="$WORK/$mode-small.json"
+	send "$mode-low" 128 200 3
+	send "$mode-load" 128 "$RATE" 3
+	gens="$WORK/$mode-low.json $WORK/$mode-load.json"
 	if [ "$mode" = ftmb ]; then
 		send "$mode-full" 1514 200 2
 		gens+=" $WORK/$mode-full.json"
