@@ -9,6 +9,12 @@
  *               resume.
  *   role HOSTD  a primary hostd's (or ftmb-ping's) HEARTBEATs, each echoed at
  *               once with the same seq and time_ns and this host's state.
+ *   role CHECKPOINT  a primary hostd's VM checkpoint stream: answered, then
+ *               handed to ckpt_recv.c, which reads QEMU's raw frames.
+ * CUT frames of a log stream wait in the instance's pending cuts until the
+ * checkpoint they belong to can be committed (commit.h); the backup then
+ * sends COMMITTED, and repeats the last one after a reconnecting stream's
+ * HELLO and ACK.
  * Anything invalid ends that session alone, with a WARNING naming the
  * instance, the peer and the reason.
  */
@@ -78,6 +84,15 @@ static gboolean echo_heartbeat(struct session *s, const struct ftmb_repl_frame *
 	if (s->peer)
 		monitor_heartbeat(s->peer, hb.state);
 	return TRUE;
+}
+
+void session_send_committed(struct session *s, uint64_t epoch)
+{
+	uint8_t buf[64];
+	int len = ftmb_repl_put_committed(buf, sizeof(buf), epoch);
+
+	if (len > 0)
+		conn_send(s->c, buf, (size_t)len);
 }
 
 /* The ACK log lets a test check from evidence that no output left the
@@ -151,6 +166,8 @@ static gboolean start_vhost(struct session *s, const struct ftmb_repl_hello *hel
 		send_ack(s, &held);
 	else
 		s->acked = held;
+	if (commit_last(&s->inst->log))
+		session_send_committed(s, commit_last(&s->inst->log));
 	return TRUE;
 }
 
@@ -204,10 +221,12 @@ static gboolean on_hello(struct session *s, const struct ftmb_repl_frame *f, GEr
 		return start_vhost(s, &hello, error);
 	case FTMB_ROLE_HOSTD:
 		return start_hostd(s, &hello, error);
+	case FTMB_ROLE_CHECKPOINT:
+		return ckpt_recv_attach(s->h, &hello, s->c, (const struct sockaddr *)&s->from, error);
 	default:
 		return hostd_error(error, FTMB_E_RANGE, "HELLO with role %u: only ftmb-vhost (%u) and "
-						   "hostd (%u) stream to a backup",
-			      hello.role, FTMB_ROLE_VHOST, FTMB_ROLE_HOSTD);
+						   "hostd (%u, %u) stream to a backup",
+			      hello.role, FTMB_ROLE_VHOST, FTMB_ROLE_HOSTD, FTMB_ROLE_CHECKPOINT);
 	}
 }
 
@@ -240,7 +259,8 @@ static gboolean on_log_frame(struct session *s, const struct ftmb_repl_frame *f,
 		struct ftmb_repl_vector cut;
 
 		rc = ftmb_repl_get_cut(f, &cut);
-		return rc ? hostd_error(error, rc, "bad CUT") : logstore_apply_cut(log, &cut, error);
+		return rc ? hostd_error(error, rc, "bad CUT")
+			  : commit_add_cut(&s->inst->cuts, log, &cut, error);
 	}
 	case FTMB_REPL_HEARTBEAT:
 		return echo_heartbeat(s, f, error);
@@ -279,6 +299,7 @@ static void on_batch_done(struct conn *c)
 	logstore_durable(&s->inst->log, &durable);
 	if (memcmp(&durable.vc, &s->acked.vc, sizeof(durable.vc)) != 0)
 		send_ack(s, &durable);
+	ckpt_recv_poke(s->inst);
 }
 
 static const char *session_what(const struct session *s)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,7 +276,7 @@ int ftmb_ckpt_restore_prefill(const struct ftmb_ckpt_store *s,
 	return FTMB_OK;
 }
 
-static pid_t spawn_qemu(char *const argv[], int stream_fd)
+static pid_t spawn_qemu(char *const argv[], int stream_fd, int log_fd)
 {
 	char incoming[32];
 	size_t argc = 0;
@@ -295,11 +296,17 @@ static pid_t spawn_qemu(char *const argv[], int stream_fd)
 
 	pid = fork();
 	if (pid == 0) {
+		struct sched_param sp = { 0 };
 		int null = open("/dev/null", O_RDONLY);
 
 		setsid();
-		/* QEMU's output joins ours on stderr, out of the caller's stdout */
+		/* not the real-time priority a daemon may run at */
+		sched_setscheduler(0, SCHED_OTHER, &sp);
+		/* QEMU's output goes to log_fd, or joins ours on stderr, out of the
+		 * caller's stdout */
 		dup2(null, STDIN_FILENO);
+		if (log_fd > 0)
+			dup2(log_fd, STDERR_FILENO);
 		dup2(STDERR_FILENO, STDOUT_FILENO);
 		fcntl(stream_fd, F_SETFD, 0); /* the one fd QEMU inherits */
 		execvp(args[0], args);
@@ -342,13 +349,13 @@ int ftmb_ckpt_restore_spawn(const struct ftmb_ckpt_store *s, char *const argv[],
 	if (!s->valid)
 		return spawn_failed(-ENOENT, msg, msg_len, "the store holds no checkpoint");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = ftmb_ckpt_restore_prefill(s, opts, st, msg, msg_len);
+	err = opts && opts->prefilled ? 0 : ftmb_ckpt_restore_prefill(s, opts, st, msg, msg_len);
 	st->prefill_ms = ms_since(&t0);
 	if (err)
 		return err;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return spawn_failed(-errno, msg, msg_len, "socketpair");
-	*pid = spawn_qemu(argv, sv[1]);
+	*pid = spawn_qemu(argv, sv[1], opts ? opts->log_fd : 0);
 	close(sv[1]);
 	if (*pid < 0) {
 		close(sv[0]);

@@ -13,6 +13,7 @@
 #ifndef FTMB_CKPT_RESTORE_H
 #define FTMB_CKPT_RESTORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -27,7 +28,11 @@ struct ftmb_ckpt_restore_opts {
 	 * be the mem-path of that block's memory-backend-file (share=on) in the
 	 * replica's command line. NULL-terminated, may be NULL. */
 	const char *const *prefill;
+	/* The prefill files are written already (ftmb_ckpt_restore_prefill,
+	 * before something else had to use them): spawn leaves them alone. */
+	bool prefilled;
 	int timeout_ms; /* for the whole load; 0 means 60 s */
+	int log_fd;     /* QEMU's stdout and stderr; 0 means ours (stderr) */
 };
 
 struct ftmb_ckpt_restore_stats {
@@ -54,7 +59,7 @@ int ftmb_ckpt_restore_prefill(const struct ftmb_ckpt_store *s,
 /*
  * Starts argv (argv[0] is the QEMU binary; the protected VM's command line)
  * with "-S -incoming fd:N" appended, in its own session, after writing the
- * prefilled files; feeds it the stream and waits until QEMU has loaded it. Returns FTMB_OK with *pid set (QEMU
+ * prefilled files (unless opts->prefilled); feeds it the stream and waits until QEMU has loaded it. Returns FTMB_OK with *pid set (QEMU
  * keeps running, paused), or -errno; err (err_len bytes) says what failed.
  */
 int ftmb_ckpt_restore_spawn(const struct ftmb_ckpt_store *s, char *const argv[],

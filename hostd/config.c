@@ -57,6 +57,15 @@ static void free_instance(gpointer p)
 	g_free(inst->backup);
 	g_strfreev(inst->replica_vhost);
 	g_strfreev(inst->replica_middlebox);
+	g_free(inst->vm.kernel);
+	g_free(inst->vm.initrd);
+	g_free(inst->vm.append);
+	g_free(inst->vm.qemu);
+	g_free(inst->vm.machine);
+	g_free(inst->vm.accel);
+	g_free(inst->vm.ram_file);
+	g_free(inst->vm.vhost_socket);
+	g_free(inst->vm.region);
 	g_free(inst);
 }
 
@@ -72,6 +81,7 @@ struct hostd_config *hostd_config_new(void)
 	cfg->failure_timeout_ms = 30;
 	cfg->max_log_mb = 256;
 	cfg->max_instances = 64;
+	cfg->accel_probe = g_strdup("ftmb-accel-probe");
 	cfg->peers = g_ptr_array_new_with_free_func(free_peer);
 	cfg->instances = g_ptr_array_new_with_free_func(free_instance);
 	return cfg;
@@ -85,6 +95,7 @@ void hostd_config_free(struct hostd_config *cfg)
 	g_free(cfg->listen_text);
 	g_free(cfg->control_socket);
 	g_free(cfg->state_dir);
+	g_free(cfg->accel_probe);
 	g_ptr_array_free(cfg->peers, TRUE);
 	g_ptr_array_free(cfg->instances, TRUE);
 	g_free(cfg);
@@ -222,7 +233,7 @@ static gboolean load_hostd(struct hostd_config *cfg, GKeyFile *kf, GError **erro
 					     "control_socket",	      "state_dir",
 					     "heartbeat_interval_ms", "failure_timeout_ms",
 					     "max_log_mb",	      "max_instances",
-					     NULL };
+					     "accel_probe",	      NULL };
 	const char *g = "hostd";
 
 	if (!g_key_file_has_group(kf, g))
@@ -235,7 +246,8 @@ static gboolean load_hostd(struct hostd_config *cfg, GKeyFile *kf, GError **erro
 			 error) &&
 	       take_uint(kf, g, "failure_timeout_ms", 2, 600000, &cfg->failure_timeout_ms, error) &&
 	       take_uint(kf, g, "max_log_mb", 1, 1u << 20, &cfg->max_log_mb, error) &&
-	       take_uint(kf, g, "max_instances", 1, 4096, &cfg->max_instances, error);
+	       take_uint(kf, g, "max_instances", 1, 4096, &cfg->max_instances, error) &&
+	       take_string(kf, g, "accel_probe", &cfg->accel_probe, error);
 }
 
 static gboolean load_peers(struct hostd_config *cfg, GKeyFile *kf, GError **error)
@@ -274,12 +286,86 @@ static gboolean take_policy(GKeyFile *kf, const char *group, enum hostd_policy *
 	return ok;
 }
 
+static gboolean take_replica_start(GKeyFile *kf, const char *group, gboolean *standby,
+				   GError **error)
+{
+	char *text = NULL;
+	gboolean ok = TRUE;
+
+	if (!take_string(kf, group, "replica_start", &text, error))
+		return FALSE;
+	if (!text || strcmp(text, "on-failover") == 0)
+		*standby = FALSE;
+	else if (strcmp(text, "standby") == 0)
+		*standby = TRUE;
+	else
+		ok = invalid(error, "[%s] replica_start = \"%s\": expected on-failover or standby",
+			     group, text);
+	g_free(text);
+	return ok;
+}
+
+/* A size in bytes, with an optional K, M or G suffix (binary). */
+static gboolean take_size(GKeyFile *kf, const char *group, const char *key, guint64 *dst,
+			  GError **error)
+{
+	char *text = NULL, *end;
+	guint64 v;
+	int shift = 0;
+	gboolean ok = TRUE;
+
+	if (!take_string(kf, group, key, &text, error))
+		return FALSE;
+	if (!text)
+		return TRUE;
+	v = g_ascii_strtoull(text, &end, 10);
+	if (*end == 'K' || *end == 'M' || *end == 'G')
+		shift = *end == 'K' ? 10 : *end == 'M' ? 20 : 30;
+	if (end == text || (shift && end[1]) || (!shift && *end) || v == 0 || v > (1ull << 40) >> shift)
+		ok = invalid(error, "[%s] %s = \"%s\": expected a size such as 524288, 512K or 1M",
+			     group, key, text);
+	else
+		*dst = v << shift;
+	g_free(text);
+	return ok;
+}
+
+/* The VM keys of an instance (config.h); defaults first. */
+static gboolean load_vm(struct hostd_vm_cfg *vm, GKeyFile *kf, const char *group, GError **error)
+{
+	vm->qemu = g_strdup("qemu-system-x86_64");
+	vm->machine = g_strdup("pc-i440fx-7.2");
+	vm->accel = g_strdup("auto");
+	vm->memory_mb = 256;
+	vm->smp = 1;
+	vm->queues = 1;
+	vm->checkpoint_interval_ms = 50;
+	return take_string(kf, group, "kernel", &vm->kernel, error) &&
+	       take_string(kf, group, "initrd", &vm->initrd, error) &&
+	       take_string(kf, group, "append", &vm->append, error) &&
+	       take_string(kf, group, "qemu", &vm->qemu, error) &&
+	       take_string(kf, group, "machine", &vm->machine, error) &&
+	       take_string(kf, group, "accel", &vm->accel, error) &&
+	       take_uint(kf, group, "memory_mb", 16, 1u << 20, &vm->memory_mb, error) &&
+	       take_uint(kf, group, "smp", 1, 256, &vm->smp, error) &&
+	       take_uint(kf, group, "queues", 1, FTMB_MAX_THREADS, &vm->queues, error) &&
+	       take_string(kf, group, "ram_file", &vm->ram_file, error) &&
+	       take_string(kf, group, "vhost_socket", &vm->vhost_socket, error) &&
+	       take_string(kf, group, "region", &vm->region, error) &&
+	       take_size(kf, group, "region_size", &vm->region_size, error) &&
+	       take_uint(kf, group, "checkpoint_interval_ms", 1, 60000,
+			 &vm->checkpoint_interval_ms, error);
+}
+
 static gboolean load_instance(struct hostd_config *cfg, GKeyFile *kf, const char *group,
 			      GError **error)
 {
-	static const char *const known[] = { "primary",	       "backup",
-					     "on_backup_lost",	       "replica_vhost",
-					     "replica_middlebox", NULL };
+	static const char *const known[] = {
+		"primary", "backup", "on_backup_lost", "replica_vhost", "replica_middlebox",
+		"kernel", "initrd", "append", "qemu", "machine", "accel", "memory_mb", "smp",
+		"queues", "ram_file", "vhost_socket", "region", "region_size",
+		"checkpoint_interval_ms", "replica_start", NULL
+	};
 	struct hostd_instance_cfg *inst = g_new0(struct hostd_instance_cfg, 1);
 
 	inst->name = g_strdup(group + strlen(INSTANCE_GROUP));
@@ -289,7 +375,9 @@ static gboolean load_instance(struct hostd_config *cfg, GKeyFile *kf, const char
 	       take_string(kf, group, "backup", &inst->backup, error) &&
 	       take_policy(kf, group, &inst->on_backup_lost, error) &&
 	       take_argv(kf, group, "replica_vhost", &inst->replica_vhost, error) &&
-	       take_argv(kf, group, "replica_middlebox", &inst->replica_middlebox, error);
+	       take_argv(kf, group, "replica_middlebox", &inst->replica_middlebox, error) &&
+	       take_replica_start(kf, group, &inst->replica_standby, error) &&
+	       load_vm(&inst->vm, kf, group, error);
 }
 
 gboolean hostd_config_load_keyfile(struct hostd_config *cfg, GKeyFile *kf, GError **error)
@@ -350,8 +438,37 @@ static gboolean argv_mentions(char **argv, const char *word)
 	return FALSE;
 }
 
+/* A VM instance needs what its command line is made of. */
+static gboolean validate_vm(const struct hostd_instance_cfg *inst, GError **error)
+{
+	const struct hostd_vm_cfg *vm = &inst->vm;
+	const char *n = inst->name;
+
+	if (!vm->kernel)
+		return TRUE;
+	if (inst->replica_standby)
+		return invalid(error, "[instance %s]: replica_start = standby is for host-process "
+				      "instances: a VM's replica_vhost attaches to the region its "
+				      "restore writes", n);
+	if (!vm->vhost_socket || !vm->region || !vm->region_size)
+		return invalid(error, "[instance %s]: a VM instance (kernel is set) needs vhost_socket, "
+				      "region and region_size (ftmb-vhost's socket and region)", n);
+	if (vm->region_size < 4096 || (vm->region_size & (vm->region_size - 1)))
+		return invalid(error, "[instance %s] region_size = %" G_GUINT64_FORMAT ": must be a power "
+				      "of two of 4096 or more (ftmb-vhost's region size)",
+			       n, vm->region_size);
+	if (strcmp(vm->accel, "kvm") && strcmp(vm->accel, "tcg") && strcmp(vm->accel, "auto"))
+		return invalid(error, "[instance %s] accel = %s: expected kvm, tcg or auto", n,
+			       vm->accel);
+	if (!g_path_is_absolute(vm->vhost_socket) || !g_path_is_absolute(vm->region) ||
+	    !g_path_is_absolute(vm->kernel) || (vm->ram_file && !g_path_is_absolute(vm->ram_file)))
+		return invalid(error, "[instance %s]: kernel, vhost_socket, region and ram_file must be "
+				      "absolute paths", n);
+	return TRUE;
+}
+
 static gboolean validate_instance(const struct hostd_config *cfg,
-				  const struct hostd_instance_cfg *inst, GError **error)
+				  struct hostd_instance_cfg *inst, GError **error)
 {
 	const char *n = inst->name;
 
@@ -364,6 +481,10 @@ static gboolean validate_instance(const struct hostd_config *cfg,
 	if (strcmp(inst->primary, inst->backup) == 0)
 		return invalid(error, "[instance %s]: primary and backup are both %s; a backup must "
 				      "be another failure domain", n, inst->primary);
+	if (!validate_vm(inst, error))
+		return FALSE;
+	if (inst->vm.kernel && !inst->vm.ram_file)
+		inst->vm.ram_file = g_strdup_printf("/dev/shm/ftmb-%s-ram", n);
 	if (strcmp(inst->backup, cfg->name) != 0)
 		return TRUE;
 	if (!inst->replica_vhost)

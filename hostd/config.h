@@ -20,12 +20,33 @@
  *   hostA = 192.0.2.1:7400
  *   hostB = 192.0.2.2:7400
  *
+ *   accel_probe = ftmb-accel-probe    # answers kvm or tcg, for accel = auto
+ *
  *   [instance nat1]
  *   primary = hostA
  *   backup = hostB
  *   on_backup_lost = halt             # or degrade
  *   replica_vhost = ftmb-vhost --replay %LOG% ...     # %LOG%: the replay file
  *   replica_middlebox = /usr/lib/ftmb/nat ...         # %INSTANCE%: the name
+ *   replica_start = on-failover       # or standby: started at once, waiting
+ *                                     # for the replay file %LOG%
+ *
+ * A VM instance (kernel set): hostd runs the VM itself, from one QEMU
+ * command line that it builds from these keys (vm_cmdline.h) and uses
+ * identically on the primary (launch, then checkpoints every
+ * checkpoint_interval_ms to the backup) and on the backup (restore). The
+ * ftmb-vhost serving vhost_socket, with region= and cut=pause, runs beside
+ * it on each host.
+ *   kernel = /var/lib/ftmb/vmlinux    initrd = ...    append = console=ttyS0 ...
+ *   memory_mb = 256                   smp = 1
+ *   qemu = qemu-system-x86_64         machine = pc-i440fx-7.2
+ *   accel = auto                      # kvm, tcg, or auto: ask accel_probe
+ *   ram_file = /dev/shm/ftmb-nat1-ram # the guest RAM's file (shared with ftmb-vhost)
+ *   vhost_socket = /run/ftmb/nat1.vhost
+ *   queues = 1                        # virtio-net queue pairs
+ *   region = /dev/shm/ftmb-nat1       # ftmb-vhost's region file
+ *   region_size = 512K                # its size, a power of two
+ *   checkpoint_interval_ms = 50
  *
  * Without [peers], the daemon accepts replication streams from any address
  * (and says so loudly at start); with it, only from the listed addresses.
@@ -48,6 +69,18 @@ struct hostd_peer_cfg {
 	struct net_address address;
 };
 
+/* How to run an instance's VM; kernel == NULL: the instance is no VM. */
+struct hostd_vm_cfg {
+	char *kernel, *initrd, *append;
+	char *qemu, *machine, *accel;
+	guint memory_mb, smp, queues;
+	char *ram_file;
+	char *vhost_socket;
+	char *region;
+	guint64 region_size;
+	guint checkpoint_interval_ms;
+};
+
 struct hostd_instance_cfg {
 	char *name;
 	char *primary; /* a peer name, or this host's */
@@ -55,7 +88,14 @@ struct hostd_instance_cfg {
 	enum hostd_policy on_backup_lost;
 	char **replica_vhost;     /* argv, NULL when unset */
 	char **replica_middlebox; /* argv, NULL when unset */
+	gboolean replica_standby; /* replica_start = standby */
+	struct hostd_vm_cfg vm;
 };
+
+static inline gboolean hostd_instance_is_vm(const struct hostd_instance_cfg *inst)
+{
+	return inst && inst->vm.kernel != NULL;
+}
 
 struct hostd_config {
 	char *name;
@@ -67,6 +107,7 @@ struct hostd_config {
 	guint failure_timeout_ms;
 	guint max_log_mb;
 	guint max_instances;
+	char *accel_probe;
 	GPtrArray *peers;     /* struct hostd_peer_cfg * */
 	GPtrArray *instances; /* struct hostd_instance_cfg * */
 };

@@ -2,6 +2,7 @@
 /* A framed replication connection on a raw non-blocking socket (see conn.h). */
 #include <errno.h>
 #include <glib-unix.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -58,20 +59,64 @@ static gboolean free_conn(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-void conn_close(struct conn *c, enum conn_end end, const char *reason)
+/* Unread bytes at close() make the kernel answer with RST instead of FIN,
+ * and a peer receiving RST may drop what it had not read yet, such as the
+ * LEAVING heartbeat just sent: read them first. */
+static void drain_input(int fd)
 {
-	if (c->dead)
-		return;
+	char buf[4096];
+
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
+/* Stops watching the socket and tells the owner; the caller has closed
+ * the socket or given it away. */
+static void finish(struct conn *c, enum conn_end end, const char *reason)
+{
 	c->dead = TRUE;
 	if (c->in_tag)
 		g_source_remove(c->in_tag);
 	if (c->out_tag)
 		g_source_remove(c->out_tag);
 	c->in_tag = c->out_tag = 0;
-	close(c->fd);
 	c->fd = -1;
 	c->ops->closed(c, end, reason);
 	g_idle_add(free_conn, c);
+}
+
+void conn_close(struct conn *c, enum conn_end end, const char *reason)
+{
+	if (c->dead)
+		return;
+	drain_input(c->fd);
+	close(c->fd);
+	finish(c, end, reason);
+}
+
+int conn_detach(struct conn *c, GByteArray *rest, const char *reason)
+{
+	int fd = c->fd;
+
+	if (c->dead)
+		return -1;
+	while (c->out->len) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		ssize_t n = send(fd, c->out->data, c->out->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			g_byte_array_remove_range(c->out, 0, (guint)n);
+			continue;
+		}
+		if ((n < 0 && errno == EINTR) ||
+		    (n < 0 && errno == EAGAIN && poll(&pfd, 1, 1000) == 1))
+			continue;
+		conn_close(c, CONN_END_RESET, "could not hand the connection over: send failed");
+		return -1;
+	}
+	g_byte_array_append(rest, c->dec.buf + c->dec.start, (guint)(c->dec.end - c->dec.start));
+	finish(c, CONN_END_LOCAL, reason);
+	return fd;
 }
 
 /* Closes for a failed socket call, telling a reset from other errors. */

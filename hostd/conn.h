@@ -65,6 +65,16 @@ gboolean conn_send(struct conn *c, const void *buf, size_t len);
 
 void conn_close(struct conn *c, enum conn_end end, const char *reason);
 
+/*
+ * Hands the socket to another owner once the framed part of a conversation
+ * is over (a checkpoint stream after its HELLO): writes what is still
+ * buffered (waiting at most a second), appends to rest the bytes received
+ * after the last frame, and closes the connection as CONN_END_LOCAL with
+ * reason, without closing the socket. Returns the socket, or -1 (then
+ * closed) when the buffered output could not be written.
+ */
+int conn_detach(struct conn *c, GByteArray *rest, const char *reason);
+
 const char *conn_end_name(enum conn_end end);
 
 #endif

@@ -65,6 +65,11 @@ static void add_int(JsonBuilder *b, const char *name, gint64 value)
 	json_builder_add_int_value(b, value);
 }
 
+static void add_u64(JsonBuilder *b, const char *name, uint64_t value)
+{
+	add_int(b, name, (gint64)value);
+}
+
 static void add_bool(JsonBuilder *b, const char *name, gboolean value)
 {
 	json_builder_set_member_name(b, name);
@@ -120,11 +125,30 @@ static void add_replicas(JsonBuilder *b, const struct failover_timeline *tl)
 		add_string(b, "what", what[i]);
 		add_int(b, "pid", tl->pid[i]);
 		add_bool(b, "running", !tl->exited[i]);
+		add_bool(b, "standby", tl->standby);
 		if (tl->exited[i])
 			add_int(b, "wait_status", tl->exit_status[i]);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
+}
+
+/* A VM's restore: the checkpoint, and how long each step took. */
+static void add_restore(JsonBuilder *b, const struct vm_restore_stats *rs)
+{
+	json_builder_set_member_name(b, "restore");
+	json_builder_begin_object(b);
+	add_u64(b, "ckpt_seq", rs->ckpt_seq);
+	add_u64(b, "epoch", rs->epoch);
+	add_int(b, "qemu_pid", rs->qemu_pid);
+	add_u64(b, "prefill_bytes", rs->prefill_bytes);
+	add_u64(b, "stream_bytes", rs->stream_bytes);
+	add_ms(b, "prefill_ms", rs->start_us, rs->prefilled_us);
+	add_ms(b, "vhost_ready_ms", rs->prefilled_us, rs->vhost_ready_us);
+	add_ms(b, "load_ms", rs->vhost_ready_us, rs->loaded_us);
+	add_ms(b, "cont_ms", rs->loaded_us, rs->running_us);
+	add_ms(b, "restore_ms", rs->start_us, rs->running_us);
+	json_builder_end_object(b);
 }
 
 static void add_failover(JsonBuilder *b, const struct instance *inst)
@@ -146,6 +170,8 @@ static void add_failover(JsonBuilder *b, const struct instance *inst)
 	add_time(b, "replica_started_at", tl->started_wall_us);
 	add_ms(b, "replica_start_ms", tl->detected_us, tl->started_us);
 	add_replicas(b, tl);
+	if (tl->vm)
+		add_restore(b, &tl->restore);
 	json_builder_end_object(b);
 }
 
@@ -174,6 +200,63 @@ static void add_log(JsonBuilder *b, const struct instance *inst)
 	add_int(b, "log_bytes", (gint64)log->bytes);
 }
 
+static void add_vm_ckpt(JsonBuilder *b, const char *name, const struct vm_ckpt *c)
+{
+	json_builder_set_member_name(b, name);
+	if (!c->seq) {
+		json_builder_add_null_value(b);
+		return;
+	}
+	json_builder_begin_object(b);
+	add_u64(b, "seq", c->seq);
+	add_u64(b, "pause_us", c->pause_us);
+	add_u64(b, "dirty_pages", c->dirty_pages);
+	add_u64(b, "bytes", c->bytes);
+	add_u64(b, "qmp_us", c->qmp_us);
+	json_builder_end_object(b);
+}
+
+/* Primary side of a VM instance: its QEMU and its checkpoints. */
+static void add_vm(JsonBuilder *b, const struct vm *vm)
+{
+	json_builder_set_member_name(b, "vm");
+	json_builder_begin_object(b);
+	add_string(b, "state", vm_state_name(vm->state));
+	add_int(b, "pid", vm->pid);
+	add_string(b, "accel", vm->accel);
+	add_string(b, "qmp", vm->qmp_path);
+	add_string(b, "operator_qmp", vm->monitor_path);
+	add_string(b, "serial", vm->serial_path);
+	add_string(b, "checkpoints", vm_protection_name(vm->prot));
+	add_u64(b, "checkpoints_taken", vm->checkpoints);
+	add_u64(b, "protections", vm->protections);
+	add_u64(b, "failures", vm->failures);
+	add_vm_ckpt(b, "last_checkpoint", &vm->last);
+	add_vm_ckpt(b, "last_full_checkpoint", &vm->last_full);
+	add_string(b, "last_error", vm->last_error);
+	json_builder_end_object(b);
+	add_time(b, "protected_since", vm->prot == PROT_ON ? vm->protected_since_wall_us : 0);
+	add_time(b, "last_checkpoint_at", vm->last_wall_us);
+}
+
+/* Backup side of a VM instance: the checkpoints received and stored. */
+static void add_ckpt_recv(JsonBuilder *b, const struct instance *inst)
+{
+	const struct ckpt_recv *r = inst->ckpt;
+
+	json_builder_set_member_name(b, "checkpoints");
+	json_builder_begin_object(b);
+	add_string(b, "stream_peer", r->fd >= 0 ? r->peer : NULL);
+	add_u64(b, "stored_seq", r->store.valid ? r->store.seq : 0);
+	add_u64(b, "stored_epoch", r->store.valid ? r->stored_cut.epoch : 0);
+	add_u64(b, "committed_epoch", inst->have_log ? commit_last(&inst->log) : 0);
+	add_bool(b, "waiting", r->pending);
+	add_u64(b, "waiting_seq", r->pending ? r->frame.seq : 0);
+	add_string(b, "last_error", r->last_error);
+	json_builder_end_object(b);
+	add_time(b, "last_checkpoint_at", r->last_stored_wall_us);
+}
+
 static void add_instance_status(JsonBuilder *b, struct hostd *h, const struct instance *inst)
 {
 	enum instance_state st = current_state(h, inst);
@@ -182,7 +265,8 @@ static void add_instance_status(JsonBuilder *b, struct hostd *h, const struct in
 	add_string(b, "name", inst->name);
 	add_string(b, "role", instance_role(inst));
 	add_string(b, "state", instance_state_name(st));
-	add_bool(b, "unprotected", st == INST_REPLICA_LIVE || st == INST_BACKUP_LOST);
+	add_bool(b, "unprotected",
+		 st == INST_REPLICA_LIVE || st == INST_BACKUP_LOST || st == INST_RESTORING);
 	add_string(b, "primary", inst->cfg ? inst->cfg->primary : NULL);
 	add_string(b, "backup", st == INST_REPLICA_LIVE ? NULL : inst->cfg ? inst->cfg->backup
 									   : h->cfg->name);
@@ -192,6 +276,10 @@ static void add_instance_status(JsonBuilder *b, struct hostd *h, const struct in
 	add_string(b, "last_error", inst->last_error);
 	if (inst->have_log)
 		add_log(b, inst);
+	if (inst->vm)
+		add_vm(b, inst->vm);
+	if (inst->ckpt)
+		add_ckpt_recv(b, inst);
 	add_failover(b, inst);
 	json_builder_end_object(b);
 }
@@ -280,6 +368,45 @@ static void answer_list(JsonBuilder *b, struct hostd *h)
 	g_list_free(all);
 }
 
+/* p50, p99 and max of one field over the recent checkpoints. */
+static void add_spread(JsonBuilder *b, const char *name, const struct vm *vm, size_t field)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_begin_object(b);
+	add_u64(b, "p50", vm_recent_percentile(vm, field, 50));
+	add_u64(b, "p99", vm_recent_percentile(vm, field, 99));
+	add_u64(b, "max", vm_recent_percentile(vm, field, 100));
+	json_builder_end_object(b);
+}
+
+static void add_vm_stats(JsonBuilder *b, const struct vm *vm)
+{
+	json_builder_set_member_name(b, "checkpoints");
+	json_builder_begin_object(b);
+	add_u64(b, "taken", vm->checkpoints);
+	add_u64(b, "failures", vm->failures);
+	add_u64(b, "window", MIN(vm->incremental, VM_RECENT));
+	add_spread(b, "pause_us", vm, G_STRUCT_OFFSET(struct vm_ckpt, pause_us));
+	add_spread(b, "dirty_pages", vm, G_STRUCT_OFFSET(struct vm_ckpt, dirty_pages));
+	add_spread(b, "bytes", vm, G_STRUCT_OFFSET(struct vm_ckpt, bytes));
+	add_spread(b, "qmp_us", vm, G_STRUCT_OFFSET(struct vm_ckpt, qmp_us));
+	json_builder_end_object(b);
+}
+
+static void add_ckpt_recv_stats(JsonBuilder *b, const struct ckpt_recv *r)
+{
+	json_builder_set_member_name(b, "checkpoints");
+	json_builder_begin_object(b);
+	add_u64(b, "streams", r->streams);
+	add_u64(b, "frames", r->frames);
+	add_u64(b, "stored", r->stored);
+	add_u64(b, "commits", r->commits);
+	add_u64(b, "refused", r->refused);
+	add_u64(b, "truncated", r->truncated);
+	add_u64(b, "bytes", r->bytes);
+	json_builder_end_object(b);
+}
+
 static void add_instance_stats(JsonBuilder *b, const struct instance *inst)
 {
 	const struct logstore *log = &inst->log;
@@ -304,6 +431,12 @@ static void add_instance_stats(JsonBuilder *b, const struct instance *inst)
 	add_int(b, "held_pal_records", (gint64)held_pal);
 	add_int(b, "log_bytes", (gint64)log->bytes);
 	add_int(b, "max_log_bytes", (gint64)inst->h->cfg->max_log_mb << 20);
+	add_u64(b, "pending_cuts", inst->cuts.n);
+	add_u64(b, "pending_cuts_dropped", inst->cuts.dropped);
+	if (inst->vm)
+		add_vm_stats(b, inst->vm);
+	if (inst->ckpt)
+		add_ckpt_recv_stats(b, inst->ckpt);
 	json_builder_end_object(b);
 }
 

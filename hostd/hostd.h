@@ -9,6 +9,8 @@
  *   monitor.c   backup side: a primary's heartbeats, and declaring it failed
  *   failover.c  backup side: dump the log, start the replica, the timeline
  *   heartbeat.c primary side: heartbeats to each of our instances' backups
+ *   vm.c        primary side: a VM instance's QEMU and its checkpoints
+ *   ckpt_recv.c backup side: checkpoint streams, the store, commits
  *   control.c   the operator's control socket
  *
  * Peer connections of role HOSTD use the HELLO fields this way: instance is
@@ -24,9 +26,13 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "ckpt_recv.h"
+#include "commit.h"
 #include "config.h"
 #include "conn.h"
 #include "logstore.h"
+#include "vm.h"
+#include "vm_restore.h"
 
 enum instance_state {
 	INST_CONNECTING,	     /* primary here, backup not reached yet */
@@ -35,6 +41,7 @@ enum instance_state {
 	INST_WAITING,		     /* backup here, no log stream yet */
 	INST_RECEIVING,		     /* backup here, log stream open */
 	INST_STREAM_DOWN,	     /* backup here, stream ended; log kept */
+	INST_RESTORING,		     /* failing over: its VM is being restored here */
 	INST_REPLICA_LIVE,	     /* failed over: the replica runs here, unprotected */
 	INST_FAILOVER_FAILED,	     /* failover was attempted and did not start */
 };
@@ -54,6 +61,9 @@ struct failover_timeline {
 	GPid pid[2];	   /* replica_vhost, replica_middlebox (0: none) */
 	int exit_status[2];  /* valid once exited[i] */
 	gboolean exited[2];
+	gboolean standby;    /* the replicas were started before the failure */
+	gboolean vm;	   /* a VM instance: restore holds the rest */
+	struct vm_restore_stats restore;
 };
 
 struct instance {
@@ -69,6 +79,9 @@ struct instance {
 	char *last_error;
 	uint64_t streams, stream_errors, acks_sent;
 	struct failover_timeline failover;
+	struct cutq cuts;	/* CUT frames not committed yet (commit.h) */
+	struct ckpt_recv *ckpt; /* backup of a VM instance: its checkpoints */
+	struct vm *vm;		/* primary of a VM instance: its QEMU */
 };
 
 struct peer {
@@ -111,6 +124,7 @@ struct hostd {
 	guint listen_tag;
 	struct control *control;
 	guint reminder_tag;
+	char *accel; /* accel_probe's answer, once asked */
 	uint64_t accepted, refused, protocol_errors;
 	FILE *ack_log; /* --ack-log, for tests; NULL normally */
 };
@@ -120,6 +134,8 @@ gboolean backup_start(struct hostd *h, GError **error);
 void backup_stop(struct hostd *h);
 void session_close(struct session *s, const char *reason);
 const char *session_peer(const struct session *s);
+/* Tells the instance's ftmb-vhost that the checkpoint of epoch is committed. */
+void session_send_committed(struct session *s, uint64_t epoch);
 
 /* instance.c */
 struct instance *instance_lookup(struct hostd *h, const char *name);
@@ -149,7 +165,15 @@ void monitor_primary_failed(struct peer *p, const char *reason);
 void failover_instance(struct instance *inst, const char *reason, int64_t last_hb_us,
 		       int64_t last_hb_wall_us);
 void failover_start_reminders(struct hostd *h);
+/* replica_start = standby: start the replicas of the instances backed up
+ * here at once, and stop the unused ones when the daemon stops. */
+void failover_start_standby(struct hostd *h);
+void failover_stop_standby(struct hostd *h);
 void failover_timeline_clear(struct failover_timeline *tl);
+/* Starts replica command which (0: replica_vhost, 1: replica_middlebox)
+ * with %LOG% and %INSTANCE% expanded; its output goes beside the replay
+ * file. */
+gboolean failover_spawn_replica(struct instance *inst, int which, char **argv, GError **error);
 
 /* heartbeat.c */
 void heartbeat_start(struct hostd *h);

@@ -25,6 +25,7 @@ const char *instance_state_name(enum instance_state st)
 	case INST_WAITING: return "waiting-for-stream";
 	case INST_RECEIVING: return "receiving";
 	case INST_STREAM_DOWN: return "stream-down";
+	case INST_RESTORING: return "restoring";
 	case INST_REPLICA_LIVE: return "replica-live-unprotected";
 	case INST_FAILOVER_FAILED: return "failover-failed";
 	}
@@ -38,7 +39,7 @@ static gboolean is_me(const struct hostd *h, const char *host)
 
 const char *instance_role(const struct instance *inst)
 {
-	if (inst->state == INST_REPLICA_LIVE)
+	if (inst->state == INST_REPLICA_LIVE || inst->state == INST_RESTORING)
 		return "primary (replica)";
 	if (!inst->cfg || is_me(inst->h, inst->cfg->backup))
 		return "backup";
@@ -69,6 +70,7 @@ static void instance_free(gpointer data)
 
 	if (inst->have_log)
 		logstore_clear(&inst->log);
+	ckpt_recv_free(inst);
 	failover_timeline_clear(&inst->failover);
 	g_free(inst->stream_peer);
 	g_free(inst->last_error);
@@ -106,7 +108,8 @@ static struct instance *admit(struct hostd *h, const struct ftmb_repl_hello *hel
 	if (primary && !net_same_host((const struct sockaddr *)&primary->address.ss, from))
 		return refuse(error, FTMB_E_FIELD, "the stream does not come from %s's primary %s (%s)",
 			      cfg->name, primary->name, primary->address_text);
-	if (inst && (inst->state == INST_REPLICA_LIVE || inst->state == INST_FAILOVER_FAILED))
+	if (inst && (inst->state == INST_REPLICA_LIVE || inst->state == INST_FAILOVER_FAILED ||
+		     inst->state == INST_RESTORING))
 		return refuse(error, FTMB_E_SEQ, "%s has failed over to this host; refusing its old "
 						 "primary's stream (fenced)", inst->name);
 	if (!inst && g_hash_table_size(h->instances) >= h->cfg->max_instances)
@@ -132,6 +135,7 @@ static gboolean match_log(struct instance *inst, const struct ftmb_repl_hello *h
 		g_message("instance %s: generation %" G_GUINT64_FORMAT " replaces %" G_GUINT64_FORMAT
 			  ": dropping the old log", inst->name, hello->generation, held->generation);
 		logstore_clear(&inst->log);
+		commit_reset(&inst->cuts);
 		inst->have_log = FALSE;
 		return TRUE;
 	}

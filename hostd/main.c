@@ -147,7 +147,9 @@ static gboolean start(struct hostd *h, GError **error)
 	if (!backup_start(h, error) || !control_start(h, error))
 		return FALSE;
 	heartbeat_start(h);
+	vm_start_all(h);
 	failover_start_reminders(h);
+	failover_start_standby(h);
 	g_unix_signal_add(SIGTERM, on_stop_signal, h);
 	g_unix_signal_add(SIGINT, on_stop_signal, h);
 	g_message("ftmb-hostd %s up: generation %" G_GUINT64_FORMAT ", %u peers, %u instances, "
@@ -161,6 +163,10 @@ static void stop(struct hostd *h)
 {
 	if (h->reminder_tag)
 		g_source_remove(h->reminder_tag);
+	if (h->instances) {
+		vm_stop_all(h);
+		failover_stop_standby(h);
+	}
 	if (h->sessions)
 		backup_stop(h);
 	control_stop(h);
@@ -174,6 +180,7 @@ static void stop(struct hostd *h)
 	if (h->peers)
 		monitor_free(h);
 	g_main_loop_unref(h->loop);
+	g_free(h->accel);
 	hostd_config_free(h->cfg);
 }
 

@@ -11,6 +11,7 @@
 #define INPUT_HDR_LEN 16u
 #define PAL_HDR_LEN 8u
 #define HEARTBEAT_LEN 24u
+#define COMMITTED_LEN 8u
 
 uint32_t ftmb_crc32c(const void *data, size_t len)
 {
@@ -202,6 +203,18 @@ int ftmb_repl_put_heartbeat(uint8_t *buf, size_t cap, const struct ftmb_repl_hea
 	return finish_frame(buf, FTMB_REPL_HEARTBEAT, HEARTBEAT_LEN);
 }
 
+int ftmb_repl_put_committed(uint8_t *buf, size_t cap, uint64_t epoch)
+{
+	uint8_t *p = begin_frame(buf, cap, COMMITTED_LEN);
+
+	if (!p)
+		return FTMB_E_NOSPACE;
+	if (epoch == 0)
+		return FTMB_E_RANGE;
+	ftmb_put_le64(p, epoch);
+	return finish_frame(buf, FTMB_REPL_COMMITTED, COMMITTED_LEN);
+}
+
 void ftmb_repl_decoder_init(struct ftmb_repl_decoder *d, uint8_t *storage, size_t cap)
 {
 	d->buf = storage;
@@ -262,7 +275,7 @@ int ftmb_repl_decoder_next(struct ftmb_repl_decoder *d, struct ftmb_repl_frame *
 	len = ftmb_get_le32(h);
 	if (len > FTMB_REPL_MAX_PAYLOAD || FTMB_REPL_HDR_LEN + (size_t)len > d->cap)
 		return fail(d, FTMB_E_LENGTH);
-	if (h[4] < FTMB_REPL_HELLO || h[4] > FTMB_REPL_HEARTBEAT)
+	if (h[4] < FTMB_REPL_HELLO || h[4] > FTMB_REPL_TYPE_MAX)
 		return fail(d, FTMB_E_TYPE);
 	if (h[5] != 0 || ftmb_get_le16(h + 6) != 0)
 		return fail(d, FTMB_E_FIELD);
@@ -324,7 +337,7 @@ int ftmb_repl_get_hello(const struct ftmb_repl_frame *f, struct ftmb_repl_hello 
 	if (h->version != FTMB_REPL_VERSION)
 		return FTMB_E_VERSION;
 	h->role = p[6];
-	if (h->role < FTMB_ROLE_VHOST || h->role > FTMB_ROLE_BACKUP)
+	if (h->role < FTMB_ROLE_VHOST || h->role > FTMB_ROLE_CHECKPOINT)
 		return FTMB_E_RANGE;
 	if (p[7] != 0 || ftmb_get_le16(p + 10) != 0)
 		return FTMB_E_FIELD;
@@ -464,16 +477,28 @@ int ftmb_repl_get_heartbeat(const struct ftmb_repl_frame *f, struct ftmb_repl_he
 	return FTMB_OK;
 }
 
+int ftmb_repl_get_committed(const struct ftmb_repl_frame *f, uint64_t *epoch)
+{
+	int err = expect(f, FTMB_REPL_COMMITTED, COMMITTED_LEN);
+
+	if (err)
+		return err;
+	if (f->len != COMMITTED_LEN)
+		return FTMB_E_LENGTH;
+	*epoch = ftmb_get_le64(f->payload);
+	return *epoch ? FTMB_OK : FTMB_E_SEQ;
+}
+
 const char *ftmb_repl_type_name(uint8_t type)
 {
 	static const char *const names[] = {
 		[FTMB_REPL_HELLO] = "HELLO", [FTMB_REPL_INPUT] = "INPUT",
 		[FTMB_REPL_PAL] = "PAL",     [FTMB_REPL_RELEASED] = "RELEASED",
 		[FTMB_REPL_CUT] = "CUT",     [FTMB_REPL_ACK] = "ACK",
-		[FTMB_REPL_HEARTBEAT] = "HEARTBEAT",
+		[FTMB_REPL_HEARTBEAT] = "HEARTBEAT", [FTMB_REPL_COMMITTED] = "COMMITTED",
 	};
 
-	if (type < FTMB_REPL_HELLO || type > FTMB_REPL_HEARTBEAT)
+	if (type < FTMB_REPL_HELLO || type > FTMB_REPL_TYPE_MAX)
 		return "UNKNOWN";
 	return names[type];
 }

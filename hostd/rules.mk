@@ -11,17 +11,24 @@ $(SAN)/libftmbrepl.a: $(LIBREPL_SRCS:%.c=$(SAN)/%.o)
 
 LIBS += $(BUILD)/libftmbrepl.a
 
-# The daemon's modules; HOSTD_UNIT_SRCS are also linked by tests/hostd.
+# The daemon's modules; HOSTD_UNIT_SRCS are also linked by tests/hostd, and
+# HOSTD_CKPT_UNIT_SRCS (VM checkpoints: commits, the QEMU command line) by
+# tests/ckpt.
 HOSTD_UNIT_SRCS := hostd/logstore.c hostd/config.c hostd/net.c hostd/error.c
-HOSTD_SRCS := $(HOSTD_UNIT_SRCS) hostd/main.c hostd/backup.c hostd/instance.c \
-	hostd/monitor.c hostd/failover.c hostd/heartbeat.c hostd/control.c hostd/conn.c
+HOSTD_CKPT_UNIT_SRCS := hostd/commit.c hostd/vm_cmdline.c
+HOSTD_SRCS := $(HOSTD_UNIT_SRCS) $(HOSTD_CKPT_UNIT_SRCS) hostd/main.c hostd/backup.c \
+	hostd/instance.c hostd/monitor.c hostd/failover.c hostd/heartbeat.c hostd/control.c \
+	hostd/conn.c hostd/qmp.c hostd/vm.c hostd/ckpt_recv.c hostd/vm_restore.c
+# The backup reads a checkpoint's cut with the region's host side.
+CFLAGS_hostd/ckpt_recv.c = -Ivhost-backend
+HOSTD_LIBS = libftmbckpt.a libhostregion.a libftmbrepl.a libftmb.a
 PING_SRCS := hostd/ping.c hostd/net.c hostd/config.c
 
 HOSTD_PKGS := glib-2.0 gio-2.0 json-glib-1.0
 CFLAGS_hostd/ = -DG_LOG_DOMAIN='"ftmb-hostd"' $(call pc,--cflags $(HOSTD_PKGS))
 HOSTD_LDLIBS = $(call pc,--libs $(HOSTD_PKGS)) -lisal
 
-$(BUILD)/ftmb-hostd: $(HOSTD_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libftmbrepl.a $(LIBFTMB_A)
+$(BUILD)/ftmb-hostd: $(HOSTD_SRCS:%.c=$(BUILD)/%.o) $(HOSTD_LIBS:%=$(BUILD)/%)
 	$(CC) -o $@ $^ $(HOSTD_LDLIBS)
 
 $(BUILD)/ftmb-ping: $(PING_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/libftmbrepl.a $(LIBFTMB_A)
@@ -31,7 +38,7 @@ BINS += $(BUILD)/ftmb-hostd $(BUILD)/ftmb-ping
 
 # The daemon under ASan+UBSan, for the integration check that feeds it
 # hostile input (tests/hostd/check-backup.sh).
-$(SAN)/ftmb-hostd: $(HOSTD_SRCS:%.c=$(SAN)/%.o) $(SAN)/libftmbrepl.a $(SAN)/libftmb.a
+$(SAN)/ftmb-hostd: $(HOSTD_SRCS:%.c=$(SAN)/%.o) $(HOSTD_LIBS:%=$(SAN)/%)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(HOSTD_LDLIBS)
 
 DOCS += hostd/FENCING.md hostd/CONTROL.md hostd/hostd.conf.example

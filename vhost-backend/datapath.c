@@ -8,6 +8,7 @@
 #include <rte_mbuf.h>
 #include <rte_vhost.h>
 
+#include "cut.h"
 #include "datapath.h"
 #include "trace.h"
 #include "ftmb/le.h"
@@ -36,7 +37,7 @@ size_t datapath_pal_reserve(uint16_t n_threads, uint32_t slots)
 
 	return (size_t)n_threads * ((size_t)slots * sizeof(struct ftmb_record) +
 				    frames * PAL_FRAME_OVERHEAD) +
-	       RELEASED_FRAME_MAX;
+	       RELEASED_FRAME_MAX + DATAPATH_CUT_FRAME_MAX;
 }
 
 size_t datapath_input_reserve(void)
@@ -150,7 +151,7 @@ static void flush_tx(struct instance *inst)
 {
 	uint16_t sent;
 
-	if (!inst->n_tx)
+	if (!inst->n_tx || !inst->port_started)
 		return;
 	sent = rte_eth_tx_burst(inst->port_id, 0, inst->tx, inst->n_tx);
 	inst->st.ext_tx += sent;
@@ -185,15 +186,28 @@ static void release_one(struct instance *inst, uint16_t t, const struct held_out
 
 	stats_delay(qs, (now - h->t_dequeue) / 1000);
 	qs->released++;
-	if (inst->trace)
-		trace_release(inst->trace, t, h->out_seq, &h->dep, inst->n, h->pkt);
-	release_done(&inst->out[t], h->out_seq);
-	inst->released_dirty = true;
+	if (inst->ftmb) {
+		if (inst->trace)
+			trace_output(inst->trace, TRACE_RELEASED, t, h->out_seq, &h->dep, inst->n,
+				     h->pkt);
+		release_done(&inst->out[t], h->out_seq);
+		inst->released_dirty = true;
+	}
 	queue_tx(inst, h->pkt);
 }
 
-/* Releases held outputs that the durable vector covers, as far as the
- * external port has room; the rest go on the next passes. */
+/* The held outputs of thread (or, in mode checkpoint, queue) t that may
+ * leave now. */
+static uint32_t ready(struct instance *inst, uint16_t t, struct held_output *h, uint32_t max)
+{
+	if (inst->checkpoint)
+		return release_ready_epoch(&inst->out[t], inst->cuts.committed, h, max);
+	return release_ready(&inst->out[t], &inst->durable, inst->n, h, max);
+}
+
+/* Releases held outputs that the durable vector (mode checkpoint: the
+ * committed epoch) covers, as far as the external port has room; the rest
+ * go on the next passes. */
 static uint64_t release_covered(struct instance *inst, uint64_t now)
 {
 	struct held_output h[INST_BURST];
@@ -201,8 +215,7 @@ static uint64_t release_covered(struct instance *inst, uint64_t now)
 	uint32_t k;
 
 	for (uint16_t t = 0; t < inst->n; t++)
-		while ((k = release_ready(&inst->out[t], &inst->durable, inst->n, h,
-					  RTE_MIN(tx_room(inst), INST_BURST)))) {
+		while ((k = ready(inst, t, h, RTE_MIN(tx_room(inst), INST_BURST)))) {
 			for (uint32_t i = 0; i < k; i++)
 				release_one(inst, t, &h[i], now);
 			done += k;
@@ -234,12 +247,21 @@ int datapath_on_backup_frame(void *ctx, const struct ftmb_repl_frame *f, char *w
 {
 	struct instance *inst = ctx;
 	struct ftmb_repl_vector ack;
+	uint64_t epoch;
 	int rc;
 
 	if (f->type == FTMB_REPL_HEARTBEAT)
 		return FTMB_OK;
+	if (f->type == FTMB_REPL_COMMITTED) {
+		rc = ftmb_repl_get_committed(f, &epoch);
+		if (!rc)
+			rc = cut_committed(inst, epoch, why, why_len);
+		if (!rc) /* the CUT frames it covers are held at the backup */
+			sendbuf_ack(&inst->link.sb, frame_durable, inst);
+		return rc;
+	}
 	if (f->type != FTMB_REPL_ACK) {
-		snprintf(why, why_len, "a backup sends only ACK and HEARTBEAT");
+		snprintf(why, why_len, "a backup sends only ACK, COMMITTED and HEARTBEAT");
 		return FTMB_E_TYPE;
 	}
 	rc = ftmb_repl_get_ack(f, &ack);
@@ -323,6 +345,8 @@ static uint64_t poll_input(struct instance *inst, int vid)
 	struct rte_mbuf *pkts[INST_BURST], *byq[FTMB_MAX_THREADS][INST_BURST];
 	uint16_t cnt[FTMB_MAX_THREADS] = { 0 }, n, q;
 
+	if (!inst->port_started)
+		return 0;
 	if (!datapath_input_allowed(inst)) {
 		inst->st.backpressure++;
 		return 0;
@@ -358,13 +382,14 @@ static bool outputs_allowed(const struct instance *inst)
 	return !inst->protected || sendbuf_room(&inst->link.sb) >= inst->pal_reserve;
 }
 
-/* Drains every PAL ring (at most one ring's worth each: all that was
- * published before the outputs just dequeued). Returns 0, or -1 when the
- * guest broke the ring contract and the instance was stopped. */
-static int drain_pals(struct instance *inst)
+/* At most one ring's worth each: all that was published before the
+ * outputs just dequeued (or before the vCPUs stopped, at a cut). */
+int datapath_drain_pals(struct instance *inst)
 {
 	struct ftmb_record recs[FTMB_REPL_MAX_RECORDS];
 
+	if (inst->protected && sendbuf_room(&inst->link.sb) < inst->pal_reserve)
+		return 0;
 	for (uint16_t t = 0; t < inst->n; t++) {
 		uint32_t drained = 0;
 
@@ -433,6 +458,9 @@ static int admit_output(struct instance *inst, struct out_item *it, uint64_t now
 	trim_tail(it->m, it->tag.tag_len);
 	inst->st.q[t].outputs++;
 	if (inst->replay && it->tag.out_seq <= inst->replay->log.released[t]) {
+		if (inst->trace)
+			trace_output(inst->trace, TRACE_SUPPRESSED, t, it->tag.out_seq,
+				     &it->tag.dep, inst->n, it->m);
 		release_skip(th, it->tag.out_seq);
 		inst->released_dirty = true;
 		inst->st.q[t].suppressed++;
@@ -474,6 +502,31 @@ drop_rest:
 		rte_pktmbuf_free(items[i].m);
 }
 
+/* Mode checkpoint: an output taken after cut E-1 waits for the commit of
+ * epoch E, the first checkpoint holding the state it came from. */
+static void hold_until_commit(struct instance *inst, uint16_t q, struct rte_mbuf *m,
+			      uint64_t now)
+{
+	struct held_output h = { .pkt = m, .t_dequeue = now, .epoch = inst->cuts.epoch + 1 };
+	int rc = release_admit_epoch(&inst->out[q], &h, inst->cuts.committed);
+
+	inst->st.q[q].outputs++;
+	RTE_VERIFY(rc != FTMB_E_COUNT); /* output_room() keeps the bound */
+	if (rc == RELEASE_NOW)
+		release_one(inst, q, &h, now);
+}
+
+/* How many outputs TX queue q may take now: in mode checkpoint no more than
+ * its hold queue has room for (the rest wait in the guest's ring). */
+static uint16_t output_room(const struct instance *inst, uint16_t q)
+{
+	const struct holdq *held = &inst->out[q].held;
+
+	if (!inst->checkpoint)
+		return INST_BURST;
+	return (uint16_t)RTE_MIN(INST_BURST, held->bound - holdq_count(held));
+}
+
 static uint64_t poll_output(struct instance *inst, int vid, uint64_t now)
 {
 	struct rte_mbuf *pkts[INST_BURST];
@@ -483,23 +536,28 @@ static uint64_t poll_output(struct instance *inst, int vid, uint64_t now)
 	if (!outputs_allowed(inst))
 		return 0;
 	for (uint16_t q = 0; vid >= 0 && q < inst->n; q++) {
-		uint16_t k = rte_vhost_dequeue_burst(vid, 2 * q + 1, inst->pool, pkts, INST_BURST);
+		uint16_t room = output_room(inst, q);
+		uint16_t k = room ? rte_vhost_dequeue_burst(vid, 2 * q + 1, inst->pool, pkts, room)
+				  : 0;
 
 		work += k;
 		for (uint16_t i = 0; i < k; i++) {
-			if (!inst->ftmb) {
+			if (inst->checkpoint) {
+				hold_until_commit(inst, q, pkts[i], now);
+			} else if (!inst->ftmb) {
 				inst->st.q[q].outputs++;
 				inst->st.q[q].released++;
 				queue_tx(inst, pkts[i]);
-				continue;
+			} else {
+				items[total] = (struct out_item){ .m = pkts[i], .order = total,
+								  .txq = q };
+				total++;
 			}
-			items[total] = (struct out_item){ .m = pkts[i], .order = total, .txq = q };
-			total++;
 		}
 	}
 	if (!inst->ftmb)
 		return work;
-	if (drain_pals(inst)) {
+	if (datapath_drain_pals(inst)) {
 		while (total)
 			rte_pktmbuf_free(items[--total].m);
 		return work;
@@ -510,11 +568,14 @@ static uint64_t poll_output(struct instance *inst, int vid, uint64_t now)
 
 uint64_t instance_poll(struct instance *inst, uint64_t now)
 {
-	uint64_t work = 0;
+	uint64_t work = cut_poll(inst, now);
 	int vid, in_vid;
 
 	if (inst->state != INST_RUNNING)
-		return 0;
+		return work;
+	if (inst->standby)
+		return work + instance_standby_poll(inst, now);
+	instance_port_watch(inst, now);
 	vid = instance_vid(inst);
 	if (inst->link_ready)
 		work += link_poll(&inst->link, now);

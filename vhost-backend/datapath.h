@@ -9,8 +9,9 @@
  *       release it at once if the durable vector covers its dep, else hold it
  *   backup ACK --> grow the durable vector, release what it now covers
  *
- * In mode off only the forwarding remains. A replica first feeds its
- * replay log (replay.c).
+ * In mode off only the forwarding remains; mode checkpoint forwards too but
+ * holds every output until the backup commits the checkpoint after it
+ * (cut.h). A replica first feeds its replay log (replay.c).
  */
 #ifndef VHOST_DATAPATH_H
 #define VHOST_DATAPATH_H
@@ -21,13 +22,23 @@
 
 #include "instance.h"
 
-/* Send-buffer room that draining every PAL ring completely needs. */
+/* The largest CUT frame (cut.c). */
+#define DATAPATH_CUT_FRAME_MAX (FTMB_REPL_HDR_LEN + 16u + 16u * FTMB_MAX_THREADS)
+
+/* Send-buffer room that draining every PAL ring completely needs (and a
+ * RELEASED and a CUT frame after it). */
 size_t datapath_pal_reserve(uint16_t n_threads, uint32_t slots);
+
+/* Drains every PAL ring (at most one ring's worth each) into PAL frames, as
+ * far as the send buffer has room for a full drain. Returns 0, or -1 when
+ * the guest broke the ring contract and the instance was stopped. */
+int datapath_drain_pals(struct instance *inst);
 
 /* Send-buffer room one burst of logged inputs needs. */
 size_t datapath_input_reserve(void);
 
-/* The replication link's handler for the backup's frames (ACK, HEARTBEAT). */
+/* The replication link's handler for the backup's frames (ACK, COMMITTED,
+ * HEARTBEAT). */
 int datapath_on_backup_frame(void *ctx, const struct ftmb_repl_frame *f, char *why,
 			     size_t why_len);
 

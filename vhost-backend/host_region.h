@@ -34,6 +34,32 @@ int host_region_create(struct host_region *hr, const char *path, uint32_t n_thre
  * geometry comes from the caller, never from the memory. */
 void host_region_attach(struct host_region *hr, void *base, const struct ftmb_region_geometry *geo);
 
+/* Maps the existing region file at path without formatting it (a replica's
+ * region, restored from a checkpoint): the file must be exactly the size of
+ * the layout for these counts and hold a header that matches it. Returns 0,
+ * -errno, or an enum ftmb_err (FTMB_E_LAYOUT and friends: not this region). */
+int host_region_open(struct host_region *hr, const char *path, uint32_t n_threads,
+		     uint32_t ring_slots, uint32_t n_vars);
+
+/* Writes cut into the region's cut slot (ftmb/region.h), magic last. */
+void host_region_write_cut(struct host_region *hr, const struct ftmb_cut *cut);
+
+/*
+ * Reads the cut slot of a region image (its first len bytes, len at least
+ * FTMB_REGION_CUT_OFF + sizeof(struct ftmb_cut)) into cut and validates it
+ * on its own: an all-zero slot is "no cut yet" (FTMB_OK, epoch 0);
+ * otherwise the magic, a zero reserved field, 1 <= n <= FTMB_MAX_THREADS,
+ * epoch >= 1, zero entries beyond n and no entry of 2^62 or more. Returns
+ * FTMB_OK or an enum ftmb_err. The caller still checks n and generation
+ * against the instance, and the vectors against the CUT frame of the epoch.
+ */
+int host_region_read_cut(const void *image, size_t len, struct ftmb_cut *cut);
+
+/* Thread t's last PAL counter the guest has published: what was consumed,
+ * plus what its ring holds unread. Returns FTMB_OK, or FTMB_E_RANGE when the
+ * ring's head is corrupt (more unread records than slots). */
+int host_region_pal_published(const struct host_region *hr, uint32_t t, uint64_t *counter);
+
 void host_region_destroy(struct host_region *hr);
 
 /* Consumes up to max records of thread t's PAL ring into out, validating

@@ -16,11 +16,23 @@ const char inst_config_help[] =
 	"  port=DEVARGS     external DPDK port, e.g. net_tap0 or, with commas, in brackets:\n"
 	"                   port=[net_memif0,role=client,socket=/run/x.sock] (required)\n"
 	"  queues=N         queue pairs = middlebox threads, 1..16 (default 1)\n"
-	"  mode=off|ftmb    off: plain forwarding; ftmb: logging and parallel release\n"
-	"                   (default ftmb)\n"
-	"  backup=HOST:PORT backup hostd ([v6addr]:PORT for IPv6); required in mode ftmb\n"
-	"                   unless replay is given\n"
+	"  mode=off|ftmb|checkpoint\n"
+	"                   off: plain forwarding; ftmb: logging and parallel release;\n"
+	"                   checkpoint: Remus-style, every output waits until the backup\n"
+	"                   commits the checkpoint after it (default ftmb)\n"
+	"  backup=HOST:PORT backup hostd ([v6addr]:PORT for IPv6); required in modes ftmb\n"
+	"                   (unless replay is given) and checkpoint\n"
 	"  replay=FILE      start as a replica: feed this log first (mode ftmb)\n"
+	"  cut=pause        the guest is a VM that hostd checkpoints: at every pause\n"
+	"                   (device stop) write the cut into the region and send it to\n"
+	"                   the backup; with replay=, attach to the region restored from\n"
+	"                   the checkpoint instead of creating it\n"
+	"  ckpt_interval_ms=MS  host-process mode=checkpoint: a cut (a checkpoint of\n"
+	"                   size zero) every MS, 1..60000\n"
+	"  replay_order=off DEBUG ONLY, the negative control: the replica replays without\n"
+	"                   the logged access order (it may diverge); default on\n"
+	"  standby=on       with replay=: a standby replica: serve the guest at once, wait\n"
+	"                   for FILE to appear (renamed into place whole), then replay it\n"
 	"  trace=FILE       write a line per released output, for tests (see README)\n"
 	"  vars=N           shared variables, 1..65536 (default 1024)\n"
 	"  slots=N          PAL ring slots per thread, power of two, 64..1048576 (default 4096)\n"
@@ -164,6 +176,18 @@ static int apply(struct inst_config *cfg, const char *key, const char *val, char
 		return copy_str(key, val, cfg->port, sizeof(cfg->port), err, errlen);
 	if (!strcmp(key, "replay"))
 		return copy_str(key, val, cfg->replay, sizeof(cfg->replay), err, errlen);
+	if (!strcmp(key, "replay_order")) {
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return fail(err, errlen, "replay_order=%s: expected on or off", val);
+		cfg->replay_unordered = !strcmp(val, "off");
+		return 0;
+	}
+	if (!strcmp(key, "standby")) {
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return fail(err, errlen, "standby=%s: expected on or off", val);
+		cfg->standby = !strcmp(val, "on");
+		return 0;
+	}
 	if (!strcmp(key, "trace"))
 		return copy_str(key, val, cfg->trace, sizeof(cfg->trace), err, errlen);
 	if (!strcmp(key, "backup"))
@@ -175,8 +199,26 @@ static int apply(struct inst_config *cfg, const char *key, const char *val, char
 			cfg->mode = INST_MODE_OFF;
 		else if (!strcmp(val, "ftmb"))
 			cfg->mode = INST_MODE_FTMB;
+		else if (!strcmp(val, "checkpoint"))
+			cfg->mode = INST_MODE_CHECKPOINT;
 		else
-			return fail(err, errlen, "mode=%s: expected off or ftmb", val);
+			return fail(err, errlen, "mode=%s: expected off, ftmb or checkpoint", val);
+		return 0;
+	}
+	if ((!strcmp(key, "cut") && cfg->cut == INST_CUT_TIMER) ||
+	    (!strcmp(key, "ckpt_interval_ms") && cfg->cut == INST_CUT_PAUSE))
+		return fail(err, errlen, "cut=pause and ckpt_interval_ms= exclude each other");
+	if (!strcmp(key, "cut")) {
+		if (strcmp(val, "pause"))
+			return fail(err, errlen, "cut=%s: expected pause (ckpt_interval_ms= sets "
+				    "timer cuts)", val);
+		cfg->cut = INST_CUT_PAUSE;
+		return 0;
+	}
+	if (!strcmp(key, "ckpt_interval_ms")) {
+		if (parse_u32(key, val, 1, 60000, &cfg->ckpt_interval_ms, err, errlen))
+			return -1;
+		cfg->cut = INST_CUT_TIMER;
 		return 0;
 	}
 	if (!strcmp(key, "queues")) {
@@ -206,6 +248,37 @@ static int apply(struct inst_config *cfg, const char *key, const char *val, char
 		    key);
 }
 
+/* Cuts truncate the backup's log: only a checkpoint may cover what they
+ * drop, so they come from a checkpointed VM, or from the timer of a
+ * checkpoint-mode host process (which logs nothing). */
+static int check_cuts(const struct inst_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->mode == INST_MODE_OFF && cfg->cut != INST_CUT_NONE)
+		return fail(err, errlen, "instance %s: mode=off takes no cut= or ckpt_interval_ms=",
+			    cfg->name);
+	if (cfg->standby && cfg->cut == INST_CUT_PAUSE)
+		return fail(err, errlen,
+			    "instance %s: standby=on is for host processes: a VM's replica "
+			    "(cut=pause) attaches to the region its restore writes", cfg->name);
+	if (cfg->mode == INST_MODE_FTMB && cfg->cut == INST_CUT_TIMER)
+		return fail(err, errlen,
+			    "instance %s: ckpt_interval_ms= is for a host process in mode=checkpoint; "
+			    "a cut in mode ftmb must come with a checkpoint (cut=pause, a VM)",
+			    cfg->name);
+	if (cfg->mode != INST_MODE_CHECKPOINT)
+		return 0;
+	if (!cfg->backup_host[0] || cfg->replay[0])
+		return fail(err, errlen,
+			    "instance %s: mode=checkpoint needs backup=HOST:PORT and takes no replay=",
+			    cfg->name);
+	if (cfg->cut == INST_CUT_NONE)
+		return fail(err, errlen,
+			    "instance %s: mode=checkpoint needs cut=pause (a VM) or ckpt_interval_ms= "
+			    "(a host process)",
+			    cfg->name);
+	return 0;
+}
+
 static int check_combination(const struct inst_config *cfg, char *err, size_t errlen)
 {
 	if (!cfg->name[0])
@@ -219,12 +292,16 @@ static int check_combination(const struct inst_config *cfg, char *err, size_t er
 	if (cfg->mode == INST_MODE_OFF && (cfg->backup_host[0] || cfg->replay[0]))
 		return fail(err, errlen, "instance %s: mode=off takes neither backup= nor replay=",
 			    cfg->name);
+	if ((cfg->replay_unordered || cfg->standby) && !cfg->replay[0])
+		return fail(err, errlen,
+			    "instance %s: replay_order= and standby= apply to a replica (replay=)",
+			    cfg->name);
 	if (cfg->mode == INST_MODE_FTMB && !cfg->backup_host[0] && !cfg->replay[0])
 		return fail(err, errlen,
 			    "instance %s: mode=ftmb needs backup=HOST:PORT (or replay=FILE for an "
 			    "unprotected replica)",
 			    cfg->name);
-	return 0;
+	return check_cuts(cfg, err, errlen);
 }
 
 int inst_config_parse(const char *spec, struct inst_config *cfg, char *err, size_t errlen)

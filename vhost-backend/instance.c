@@ -17,6 +17,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_vhost.h>
 
+#include "cut.h"
 #include "datapath.h"
 #include "instance.h"
 #include "trace.h"
@@ -30,6 +31,14 @@ uint32_t g_n_instances;
 
 static struct rte_rcu_qsbr *g_qsv;
 static __thread bool on_loop_thread;
+
+uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 uint64_t now_ns(void)
 {
@@ -80,6 +89,7 @@ static int on_new_device(int vid)
 {
 	struct instance *inst = find_by_vid(vid);
 	uint16_t vrings = rte_vhost_get_vring_num(vid);
+	bool fresh;
 
 	if (!inst)
 		return -1;
@@ -94,18 +104,26 @@ static int on_new_device(int vid)
 	}
 	for (uint16_t q = 0; q < 2u * inst->n; q++)
 		rte_vhost_enable_guest_notification(vid, q, 0);
-	if (__atomic_exchange_n(&inst->fresh_connection, false, __ATOMIC_ACQ_REL)) {
-		__atomic_store_n(&inst->connected_ns, now_ns(), __ATOMIC_RELEASE);
-		announce_request(inst);
-	}
+	fresh = __atomic_exchange_n(&inst->fresh_connection, false, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&inst->vid, vid, __ATOMIC_RELEASE);
+	/* QEMU restarts the device after every pause: only a new guest is news. */
+	if (!fresh) {
+		VLOG(DEBUG, "instance %s: device restarted (vid %d)", inst->cfg.name, vid);
+		return 0;
+	}
+	__atomic_store_n(&inst->connected_ns, now_ns(), __ATOMIC_RELEASE);
+	announce_request(inst);
 	VLOG(INFO, "instance %s: guest connected (vid %d, %u queue pairs)", inst->cfg.name, vid,
 	     inst->n);
 	return 0;
 }
 
-/* The device goes away: make sure the loop no longer uses it before the
- * vhost library frees it. */
+/* The device goes away (a guest that leaves, or QEMU pausing the VM, which
+ * it does for every checkpoint): make sure the loop no longer uses it
+ * before the vhost library frees it, and, for a checkpointed VM, have the
+ * loop take the cut of this pause before QEMU gets the vring bases and
+ * saves RAM (cut.h). The loop thread itself only gets here when it closes
+ * the socket of a stopped instance: no cut then. */
 static void on_destroy_device(int vid)
 {
 	struct instance *inst = find_by_vid(vid);
@@ -114,7 +132,9 @@ static void on_destroy_device(int vid)
 		return;
 	__atomic_store_n(&inst->vid, -1, __ATOMIC_RELEASE);
 	rte_rcu_qsbr_synchronize(g_qsv, on_loop_thread ? LOOP_THREAD : RTE_QSBR_THRID_INVALID);
-	VLOG(INFO, "instance %s: guest disconnected (vid %d)", inst->cfg.name, vid);
+	if (inst->cfg.cut == INST_CUT_PAUSE && !on_loop_thread)
+		cut_at_pause(inst);
+	VLOG(DEBUG, "instance %s: device stopped (vid %d)", inst->cfg.name, vid);
 }
 
 static int on_new_connection(int vid)
@@ -126,10 +146,19 @@ static int on_new_connection(int vid)
 	return 0;
 }
 
+static void on_destroy_connection(int vid)
+{
+	struct instance *inst = find_by_vid(vid);
+
+	if (inst)
+		VLOG(INFO, "instance %s: guest disconnected (vid %d)", inst->cfg.name, vid);
+}
+
 static const struct rte_vhost_device_ops vhost_ops = {
 	.new_device = on_new_device,
 	.destroy_device = on_destroy_device,
 	.new_connection = on_new_connection,
+	.destroy_connection = on_destroy_connection,
 };
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -142,9 +171,9 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/* Probes the external port from its devargs and starts it with one RX and
- * one TX queue. */
-static int setup_port(struct instance *inst, char *err, size_t errlen)
+/* Probes the external port from its devargs and sets it up with one RX and
+ * one TX queue; start_port() starts it. */
+static int probe_port(struct instance *inst, char *err, size_t errlen)
 {
 	const char *devargs = inst->cfg.port;
 	struct rte_eth_conf conf = { 0 };
@@ -172,20 +201,102 @@ static int setup_port(struct instance *inst, char *err, size_t errlen)
 	if (!rc)
 		rc = rte_eth_tx_queue_setup(inst->port_id, 0, PORT_DESC,
 					    rte_eth_dev_socket_id(inst->port_id), NULL);
-	if (!rc)
-		rc = rte_eth_dev_start(inst->port_id);
 	if (rc)
-		return fail(err, errlen, "port %s: cannot start: %s", name, strerror(-rc));
+		return fail(err, errlen, "port %s: cannot set up: %s", name, strerror(-rc));
+	inst->port_ready = true;
+	inst->port_memif_client = !strcmp(info.driver_name, "net_memif") &&
+				  strstr(devargs, "role=client") != NULL;
+	return 0;
+}
+
+static int start_port(struct instance *inst)
+{
+	int rc = rte_eth_dev_start(inst->port_id);
+
+	inst->port_start_ns = now_ns();
+	if (rc)
+		return rc;
 	rte_eth_promiscuous_enable(inst->port_id);
 	inst->port_started = true;
 	return 0;
 }
 
+/* A replica starts its external port when it first has an output to send
+ * or goes live, not before: the port's peer may still hold the failed
+ * primary's connection (a memif server refuses a second client until the
+ * old process is gone, which takes it tens of ms), and DPDK 22.11's memif
+ * server can crash when a client it refused goes away at once. */
+static void start_replica_port(struct instance *inst)
+{
+	int rc = start_port(inst);
+
+	if (rc)
+		instance_stop(inst, FTMB_E_FIELD, "cannot start the external port %s: %s",
+			      inst->cfg.port, strerror(-rc));
+	else
+		VLOG(INFO, "instance %s: replica: external port started", inst->cfg.name);
+}
+
+/* A memif client whose server is away cannot start: it tries again every
+ * PORT_HANDSHAKE_NS. */
+static void restart_port(struct instance *inst, uint64_t now)
+{
+	if (now - inst->port_start_ns < PORT_HANDSHAKE_NS)
+		return;
+	if (start_port(inst))
+		VLOG(DEBUG, "instance %s: external port not restarted (its peer is away?): "
+			    "trying again", inst->cfg.name);
+}
+
+void instance_port_watch(struct instance *inst, uint64_t now)
+{
+	struct rte_eth_link link;
+	bool up;
+
+	if (!inst->port_started) {
+		if (inst->port_restarts)
+			restart_port(inst, now);
+		else
+			start_replica_port(inst);
+		return;
+	}
+	if (now < inst->port_check_ns)
+		return;
+	inst->port_check_ns = now + PORT_CHECK_NS;
+	up = rte_eth_link_get_nowait(inst->port_id, &link) == 0 && link.link_status;
+	if (up && !inst->port_up) {
+		VLOG(INFO, "instance %s: external link up", inst->cfg.name);
+		if (inst->replay && !inst->replay->at.port_up)
+			inst->replay->at.port_up = mono_ns();
+	}
+	else if (!up && inst->port_up)
+		VLOG(WARNING, "instance %s: external link DOWN", inst->cfg.name);
+	inst->port_up = up;
+	if (up || !inst->port_memif_client || now - inst->port_start_ns < PORT_HANDSHAKE_NS)
+		return;
+	if (!inst->port_restarts++)
+		VLOG(NOTICE, "instance %s: external link not up %.0f ms after starting the port: "
+			     "restarting it until it is (the server may still hold an old client)",
+		     inst->cfg.name, (double)(now - inst->port_start_ns) / 1e6);
+	rte_eth_dev_stop(inst->port_id);
+	inst->port_started = false;
+	restart_port(inst, now);
+}
+
+/* A replica of a checkpointed VM attaches to the region its checkpoint
+ * restored (its cut and the guest's rings are in it); everyone else creates
+ * a fresh one. */
+static enum ftmb_mode region_mode(const struct instance *inst)
+{
+	if (!inst->ftmb)
+		return FTMB_MODE_OFF;
+	if (inst->cfg.replay[0])
+		return inst->cfg.replay_unordered ? FTMB_MODE_REPLAY_UNORDERED : FTMB_MODE_REPLAY;
+	return FTMB_MODE_RECORD;
+}
+
 static int setup_region(struct instance *inst, char *err, size_t errlen)
 {
-	enum ftmb_mode mode = !inst->ftmb ? FTMB_MODE_OFF
-			      : inst->replay ? FTMB_MODE_REPLAY
-					     : FTMB_MODE_RECORD;
 	struct ftmb_region_geometry geo;
 	int rc = ftmb_region_layout(inst->n, inst->cfg.slots, inst->cfg.vars, &geo);
 
@@ -193,9 +304,20 @@ static int setup_region(struct instance *inst, char *err, size_t errlen)
 		return fail(err, errlen, "instance %s: no region layout for %u threads, %u slots, "
 			    "%u vars: %s", inst->cfg.name, inst->n, inst->cfg.slots, inst->cfg.vars,
 			    ftmb_strerror(rc));
+	if (inst->replay && inst->cfg.cut == INST_CUT_PAUSE) {
+		rc = host_region_open(&inst->region, inst->cfg.region, inst->n, inst->cfg.slots,
+				      inst->cfg.vars);
+		if (rc)
+			return fail(err, errlen, "region=%s: cannot attach to the restored region "
+				    "(%zu bytes for queues=%u slots=%u vars=%u): %s", inst->cfg.region,
+				    (size_t)geo.region_size, inst->n, inst->cfg.slots, inst->cfg.vars,
+				    rc < 0 ? strerror(-rc) : ftmb_strerror(rc));
+		return cut_resume_from_region(inst, err, errlen);
+	}
+	inst->generation = (uint64_t)time(NULL);
 	/* With the layout checked, what can still fail is the file: -errno. */
 	rc = host_region_create(&inst->region, inst->cfg.region, inst->n, inst->cfg.slots,
-				inst->cfg.vars, mode, (uint64_t)time(NULL));
+				inst->cfg.vars, region_mode(inst), inst->generation);
 	if (rc)
 		return fail(err, errlen, "region=%s: %s", inst->cfg.region, strerror(-rc));
 	return 0;
@@ -227,9 +349,7 @@ static int setup_link(struct instance *inst, char *err, size_t errlen)
 		.role = FTMB_ROLE_VHOST,
 		.n_threads = inst->n,
 		.n_vars = inst->cfg.vars,
-		.generation = inst->region.base ? ((struct ftmb_region_header *)inst->region.base)
-							  ->generation
-						: 0,
+		.generation = inst->generation,
 	};
 	size_t sendbuf = (size_t)inst->cfg.sendbuf_mib << 20;
 
@@ -259,7 +379,8 @@ int instance_create(struct instance *inst, const struct inst_config *cfg, uint32
 	inst->n = cfg->queues;
 	inst->vid = -1;
 	inst->ftmb = cfg->mode == INST_MODE_FTMB;
-	inst->protected = inst->ftmb && cfg->backup_host[0];
+	inst->checkpoint = cfg->mode == INST_MODE_CHECKPOINT;
+	inst->protected = (inst->ftmb || inst->checkpoint) && cfg->backup_host[0];
 	inst->pal_reserve = datapath_pal_reserve(inst->n, cfg->slots);
 	if (!inst->protected)
 		for (uint32_t i = 0; i < FTMB_MAX_THREADS; i++)
@@ -275,24 +396,67 @@ int instance_create(struct instance *inst, const struct inst_config *cfg, uint32
 		return fail(err, errlen,
 			    "instance %s: no memory for %u mbufs (raise EAL -m, or lower hold=)",
 			    cfg->name, n_mbufs);
-	if (cfg->replay[0] && setup_replay(inst, err, errlen))
+	if (cfg->replay[0] && !cfg->standby && setup_replay(inst, err, errlen))
 		return -1;
 	if (cfg->trace[0] && !(inst->trace = trace_open(cfg->trace)))
 		return fail(err, errlen, "instance %s: cannot create trace=%s: %s", cfg->name,
 			    cfg->trace, strerror(errno));
-	if (setup_region(inst, err, errlen) || setup_port(inst, err, errlen))
+	if (setup_region(inst, err, errlen) || probe_port(inst, err, errlen))
 		return -1;
+	if (!cfg->replay[0] && start_port(inst))
+		return fail(err, errlen, "instance %s: cannot start its external port %s",
+			    cfg->name, cfg->port);
+	if (cfg->standby) {
+		inst->standby = true;
+		VLOG(NOTICE, "instance %s: STANDBY replica, %u queue pairs, socket %s, region %s: "
+			     "serving the guest, waiting for the replay file %s",
+		     cfg->name, inst->n, cfg->socket, cfg->region, cfg->replay);
+		return 0;
+	}
 	if (inst->protected && setup_link(inst, err, errlen))
 		return -1;
-	if (inst->replay)
+	if (inst->replay) {
 		datapath_replay_begin(inst);
-	else if (inst->ftmb && !inst->protected)
+		/* a restored region still says what the primary's said */
+		if (cfg->cut == INST_CUT_PAUSE)
+			host_region_set_mode(&inst->region, region_mode(inst));
+	} else if (inst->ftmb && !inst->protected) {
 		VLOG(WARNING, "instance %s: NO BACKUP: outputs are released unprotected",
 		     cfg->name);
-	VLOG(INFO, "instance %s: mode %s, %u queue pairs, socket %s, region %s, port %s%s%s",
-	     cfg->name, inst->ftmb ? "ftmb" : "off", inst->n, cfg->socket, cfg->region, cfg->port,
-	     inst->protected ? ", backup " : "", inst->protected ? inst->link.peer : "");
+	}
+	VLOG(INFO, "instance %s: mode %s, %u queue pairs, socket %s, region %s, port %s%s%s%s",
+	     cfg->name, instance_mode_name(inst), inst->n, cfg->socket, cfg->region, cfg->port,
+	     inst->protected ? ", backup " : "", inst->protected ? inst->link.peer : "",
+	     cfg->cut == INST_CUT_PAUSE	  ? ", a cut at every pause"
+	     : cfg->cut == INST_CUT_TIMER ? ", a cut on a timer"
+					  : "");
 	return 0;
+}
+
+/* A standby replica takes over once its replay file is in place: it loads
+ * it and begins the replay; the EAL, the region, the port's set-up and the
+ * guest's connection are ready. Returns the work done. */
+uint64_t instance_standby_poll(struct instance *inst, uint64_t now)
+{
+	char err[1024];
+	uint64_t found;
+
+	if (now < inst->standby_check_ns)
+		return 0;
+	inst->standby_check_ns = now + STANDBY_CHECK_NS;
+	if (access(inst->cfg.replay, F_OK))
+		return 0;
+	found = mono_ns();
+	inst->standby = false;
+	VLOG(NOTICE, "instance %s: standby taking over: %s appeared", inst->cfg.name,
+	     inst->cfg.replay);
+	if (setup_replay(inst, err, sizeof(err))) {
+		instance_stop(inst, FTMB_E_FIELD, "cannot take over: %s", err);
+		return 1;
+	}
+	inst->replay->at.found = found;
+	datapath_replay_begin(inst);
+	return 1;
 }
 
 int instances_start_vhost(char *err, size_t errlen)
@@ -370,16 +534,21 @@ void instance_stop(struct instance *inst, int err, const char *fmt, ...)
 	 * shared-memory link (memif) from under its peer. */
 }
 
+const char *instance_mode_name(const struct instance *inst)
+{
+	return inst->ftmb ? "ftmb" : inst->checkpoint ? "checkpoint" : "off";
+}
+
 void instance_destroy(struct instance *inst)
 {
 	close_vhost(inst);
 	drop_outputs(inst);
 	close_link(inst);
-	if (inst->port_started) {
+	if (inst->port_started)
 		rte_eth_dev_stop(inst->port_id);
+	if (inst->port_ready)
 		rte_eth_dev_close(inst->port_id);
-	}
-	inst->port_started = false;
+	inst->port_started = inst->port_ready = false;
 	host_region_destroy(&inst->region);
 	trace_close(inst->trace);
 	inst->trace = NULL;

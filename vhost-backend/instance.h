@@ -31,10 +31,39 @@
 #define INST_TX_MAX 1024u
 #define INST_MAX 64u
 #define RELEASED_PERIOD_NS 100000ull /* RELEASED watermarks at most every 100 us */
+#define STANDBY_CHECK_NS 500000ull   /* a standby looks for its replay file */
+#define PORT_CHECK_NS 1000000ull     /* how often the external link is looked at */
+#define PORT_HANDSHAKE_NS 100000000ull /* a memif client's link must be up by then */
 
 enum inst_state {
 	INST_RUNNING,
 	INST_STOPPED, /* the guest broke the contract */
+};
+
+/* Cuts and commits (cut.h). requested and served are shared between the
+ * vhost event thread (a pause) and the loop; the rest is the loop's. */
+struct inst_cuts {
+	uint64_t epoch;       /* cuts taken: pauses (cut=pause) or timer ticks */
+	uint64_t committed;   /* the last epoch the backup committed */
+	uint64_t next_ns;     /* the next timer cut */
+	uint64_t requested;   /* pauses that asked the loop for a cut (atomic) */
+	uint64_t served;      /* requests the loop has answered (atomic) */
+	uint64_t commits;     /* COMMITTED frames received */
+	uint64_t failed;      /* pauses left without a cut: the loop did not answer */
+	uint64_t wait_max_ns; /* the longest a pause waited for its cut */
+	struct ftmb_cut last; /* the last cut taken */
+};
+
+/* When a replica reached each step, on CLOCK_MONOTONIC (ns), so that tests
+ * can lay them beside other processes' clocks; 0 until reached. */
+struct replay_timeline {
+	uint64_t found;     /* a standby saw the replay file appear */
+	uint64_t begin;     /* log loaded, region and port set up */
+	uint64_t connected; /* the loop first saw the guest's device */
+	uint64_t first_fed; /* the first logged input went to the guest */
+	uint64_t port_up;   /* the external link came up */
+	uint64_t live;      /* every logged input fed: external input flows */
+	uint64_t complete;  /* the guest reproduced every logged record */
 };
 
 /* A replica's progress through its replay log. */
@@ -45,7 +74,9 @@ struct replay_feed {
 	uint64_t checked_pal[FTMB_MAX_THREADS]; /* drained PALs compared with the log */
 	bool closed[FTMB_MAX_THREADS];
 	bool live;
+	bool complete;
 	uint64_t start_ns, progress_ns;
+	struct replay_timeline at;
 };
 
 struct instance {
@@ -54,16 +85,26 @@ struct instance {
 	uint16_t n; /* queue pairs = threads */
 	enum inst_state state;
 	char stop_reason[600];
-	bool ftmb;       /* mode ftmb (else off) */
-	bool protected;  /* has a backup: log, and hold outputs until durable */
+	bool ftmb;       /* mode ftmb */
+	bool checkpoint; /* mode checkpoint: outputs wait for the next commit */
+	bool protected;  /* has a backup: log or cut, and hold outputs */
+	bool standby;    /* a standby replica waiting for its replay file */
+	uint64_t standby_check_ns;
 	int vid;         /* the guest's vhost device, -1 when none (atomic) */
 	uint64_t connected_ns; /* when a new connection's device was published */
 	bool fresh_connection; /* a guest connected; its device is not up yet */
 	bool vhost_registered;
+	bool port_ready;   /* probed and set up */
 	bool port_started;
 	uint16_t port_id;
+	bool port_memif_client; /* restarted while its link stays down */
+	bool port_up;
+	uint64_t port_start_ns, port_check_ns;
+	uint64_t port_restarts;
 	struct rte_mempool *pool;
 	struct host_region region;
+	uint64_t generation; /* the region's, from its creation (or its checkpoint) */
+	struct inst_cuts cuts;
 
 	struct ftmb_vclock logged;  /* in[q]: last input seq given; pal[t]: last PAL logged */
 	struct ftmb_vclock durable; /* what the backup acknowledged */
@@ -103,6 +144,16 @@ int instances_start_vhost(char *err, size_t errlen);
 /* One polling pass over the instance; returns the work done. */
 uint64_t instance_poll(struct instance *inst, uint64_t now_ns);
 
+/* A standby replica's pass: looks for its replay file and, once it is
+ * there, loads it, starts the external port and begins the replay. */
+uint64_t instance_standby_poll(struct instance *inst, uint64_t now_ns);
+
+/* Starts a replica's external port once needed, and watches the link: a
+ * memif client whose link is not up PORT_HANDSHAKE_NS after it started is
+ * restarted (its server refuses a new client while an old connection
+ * lingers; restarting sooner can crash DPDK 22.11's memif server). */
+void instance_port_watch(struct instance *inst, uint64_t now_ns);
+
 /* The loop has stopped for good and touches no device again: a device
  * torn down from now on must not wait for it. */
 void instances_loop_done(void);
@@ -116,6 +167,9 @@ void instance_stop(struct instance *inst, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 void instance_destroy(struct instance *inst);
+
+/* "off", "ftmb" or "checkpoint". */
+const char *instance_mode_name(const struct instance *inst);
 
 static inline int instance_vid(const struct instance *inst)
 {
@@ -135,5 +189,8 @@ static inline bool instance_guest_settled(const struct instance *inst, uint64_t 
 
 /* Nanoseconds from the TSC (the loop's clock). */
 uint64_t now_ns(void);
+
+/* CLOCK_MONOTONIC in nanoseconds: for times other processes compare. */
+uint64_t mono_ns(void);
 
 #endif

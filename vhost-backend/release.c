@@ -56,19 +56,28 @@ int release_check(const struct out_thread *th, const struct ftmb_out_tag *tag,
 	return FTMB_OK;
 }
 
-int release_admit(struct out_thread *th, const struct held_output *o,
-		  const struct ftmb_vclock *durable, uint32_t n)
+/* Queues o unless it may leave at once (covered, nothing held before it). */
+static int hold(struct holdq *q, const struct held_output *o, bool covered)
 {
-	struct holdq *q = &th->held;
-
-	th->last_out_seq = o->out_seq;
-	if (holdq_count(q) == 0 && ftmb_vc_covers(durable, &o->dep, n))
+	if (holdq_count(q) == 0 && covered)
 		return RELEASE_NOW;
 	if (holdq_count(q) >= q->bound)
 		return FTMB_E_COUNT;
 	q->e[q->next & q->mask] = *o;
 	q->next++;
 	return RELEASE_HELD;
+}
+
+int release_admit(struct out_thread *th, const struct held_output *o,
+		  const struct ftmb_vclock *durable, uint32_t n)
+{
+	th->last_out_seq = o->out_seq;
+	return hold(&th->held, o, ftmb_vc_covers(durable, &o->dep, n));
+}
+
+int release_admit_epoch(struct out_thread *th, const struct held_output *o, uint64_t committed)
+{
+	return hold(&th->held, o, o->epoch <= committed);
 }
 
 void release_done(struct out_thread *th, uint64_t out_seq)
@@ -97,6 +106,17 @@ uint32_t release_ready(struct out_thread *th, const struct ftmb_vclock *durable,
 		out[k++] = *h;
 		q->first++;
 	}
+	return k;
+}
+
+uint32_t release_ready_epoch(struct out_thread *th, uint64_t committed, struct held_output *out,
+			     uint32_t max)
+{
+	struct holdq *q = &th->held;
+	uint32_t k = 0;
+
+	while (k < max && q->first != q->next && q->e[q->first & q->mask].epoch <= committed)
+		out[k++] = q->e[q->first++ & q->mask];
 	return k;
 }
 

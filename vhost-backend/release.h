@@ -9,6 +9,11 @@
  * output whose thread has nothing held and whose dep is already durable
  * leaves at once.
  *
+ * Mode checkpoint (the Remus-style baseline) uses the same per-queue FIFOs
+ * with another rule: an output taken from the guest after cut E-1 leaves
+ * once the backup has committed the checkpoint of epoch E (or a later one),
+ * the first checkpoint that holds the state it came from.
+ *
  * Pure logic: packets are opaque pointers here.
  */
 #ifndef VHOST_RELEASE_H
@@ -25,6 +30,7 @@ struct held_output {
 	void *pkt;
 	uint64_t out_seq;
 	uint64_t t_dequeue; /* when it left the guest, for the delay histogram */
+	uint64_t epoch;     /* mode checkpoint: the commit that releases it */
 	struct ftmb_vclock dep;
 };
 
@@ -83,9 +89,15 @@ void release_skip(struct out_thread *th, uint64_t out_seq);
 uint32_t release_ready(struct out_thread *th, const struct ftmb_vclock *durable, uint32_t n,
 		       struct held_output *out, uint32_t max);
 
-/* Accepts a checked output that must not leave (a replica suppressing what
- * the primary released) and counts it as gone. */
-void release_skip(struct out_thread *th, uint64_t out_seq);
+/* Mode checkpoint: admits an output that needs the commit of o->epoch:
+ * RELEASE_NOW when nothing is held before it and committed covers it,
+ * RELEASE_HELD, or FTMB_E_COUNT when the queue holds its bound. */
+int release_admit_epoch(struct out_thread *th, const struct held_output *o, uint64_t committed);
+
+/* Mode checkpoint: pops up to max held outputs from the head whose epoch
+ * the committed epoch covers. Returns how many. */
+uint32_t release_ready_epoch(struct out_thread *th, uint64_t committed, struct held_output *out,
+			     uint32_t max);
 
 /* Pops up to max held outputs whatever their dep (to drop them). */
 uint32_t release_drain(struct out_thread *th, struct held_output *out, uint32_t max);

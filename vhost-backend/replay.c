@@ -6,6 +6,11 @@
  * logged records so that libftmb repeats every shared access in the logged
  * order. External input waits until the whole log is fed; then the replica
  * is live.
+ *
+ * replay_order=off (debug only, the negative control) formats the region in
+ * FTMB_MODE_REPLAY_UNORDERED: libftmb then ignores the replay rings, so no
+ * record is pushed and every thread runs free from the start; the inputs
+ * are fed exactly as in an ordered replay.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -40,6 +45,16 @@ void datapath_replay_begin(struct instance *inst)
 		pals += rf->log.n_pal[i];
 	}
 	rf->start_ns = rf->progress_ns = now_ns();
+	rf->at.begin = mono_ns();
+	if (inst->cfg.replay_unordered) {
+		for (uint16_t t = 0; t < inst->n; t++) {
+			host_region_close_replay(&inst->region, t);
+			rf->closed[t] = true;
+		}
+		VLOG(WARNING, "instance %s: replay_order=off: DEBUG NEGATIVE CONTROL: replaying "
+			      "WITHOUT the logged access order; this replica may diverge from what "
+			      "the primary released", inst->cfg.name);
+	}
 	VLOG(INFO, "instance %s: replica: replaying %s: %" PRIu64 " inputs, %" PRIu64
 		   " logged records, %" PRIu64 " frames, after a checkpoint covering inputs %" PRIu64
 		   " and records %" PRIu64 " of queue/thread 0",
@@ -59,6 +74,8 @@ static int64_t push_records(struct instance *inst, uint16_t t)
 	uint64_t left = rf->log.n_pal[t] - rf->fed_pal[t];
 	int k = 0;
 
+	if (rf->closed[t])
+		return 0;
 	if (left) {
 		k = host_region_push_replay(&inst->region, t, &rf->log.pal[t][rf->fed_pal[t]],
 					    (uint32_t)RTE_MIN(left, (uint64_t)FTMB_REPL_MAX_RECORDS));
@@ -99,7 +116,34 @@ static uint64_t feed_inputs(struct instance *inst, int vid, uint16_t q)
 		return 0;
 	sent = datapath_deliver(inst, vid, q, pkts, built);
 	rf->fed_in[q] += sent;
+	if (sent && !rf->at.first_fed)
+		rf->at.first_fed = mono_ns();
 	return sent;
+}
+
+/* Complete once every logged input was fed and the guest has published
+ * every logged record again: the replica has redone the primary's work. */
+static void note_complete(struct instance *inst)
+{
+	struct replay_feed *rf = inst->replay;
+	uint64_t inputs = 0, records = 0;
+	double ms;
+
+	if (rf->complete)
+		return;
+	for (uint16_t i = 0; i < inst->n; i++) {
+		if (rf->fed_in[i] < rf->log.n_in[i] ||
+		    rf->checked_pal[i] < rf->log.cut.pal[i] + rf->log.n_pal[i])
+			return;
+		inputs += rf->log.n_in[i];
+		records += rf->log.n_pal[i];
+	}
+	rf->complete = true;
+	rf->at.complete = mono_ns();
+	ms = rf->at.first_fed ? (double)(rf->at.complete - rf->at.first_fed) / 1e6 : 0.0;
+	VLOG(NOTICE, "instance %s: replay complete: %" PRIu64 " inputs and %" PRIu64 " records "
+		     "reproduced %.1f ms after the first input was fed (%.0f inputs/s)",
+	     inst->cfg.name, inputs, records, ms, ms > 0 ? (double)inputs / ms * 1e3 : 0.0);
 }
 
 static void go_live(struct instance *inst, uint64_t now)
@@ -112,12 +156,14 @@ static void go_live(struct instance *inst, uint64_t now)
 		suppressed += inst->st.q[i].suppressed;
 	}
 	rf->live = true;
+	rf->at.live = mono_ns();
 	announce_start(inst, now, "replica live");
 	VLOG(NOTICE, "instance %s: replica live after %.1f ms (%.1f ms after the guest connected), "
 		     "replayed %" PRIu64 " inputs, suppressed %" PRIu64 " outputs",
 	     inst->cfg.name, (double)(now - rf->start_ns) / 1e6,
 	     (double)(now - __atomic_load_n(&inst->connected_ns, __ATOMIC_ACQUIRE)) / 1e6, inputs,
 	     suppressed);
+	note_complete(inst);
 }
 
 static void log_progress(struct instance *inst, uint64_t now)
@@ -145,6 +191,8 @@ uint64_t datapath_replay_step(struct instance *inst, int vid, uint64_t now)
 	uint64_t work = 0;
 	bool done = true;
 
+	if (vid >= 0 && !rf->at.connected)
+		rf->at.connected = mono_ns();
 	for (uint16_t t = 0; t < inst->n; t++) {
 		int64_t k = push_records(inst, t);
 
@@ -181,7 +229,7 @@ void datapath_replay_check_pals(struct instance *inst, uint16_t t,
 		const struct ftmb_record *r = &recs[i], *l;
 
 		if (r->counter > rf->log.cut.pal[t] + rf->log.n_pal[t])
-			return;
+			break;
 		l = &rf->log.pal[t][r->counter - rf->log.cut.pal[t] - 1];
 		rf->checked_pal[t] = r->counter;
 		if (r->type == l->type && r->var == l->var && r->seq == l->seq &&
@@ -194,4 +242,5 @@ void datapath_replay_check_pals(struct instance *inst, uint16_t t,
 			     got, want);
 		}
 	}
+	note_complete(inst);
 }

@@ -133,6 +133,7 @@ static int set_cut(struct parse_state *ps, const struct ftmb_repl_frame *f)
 		return fail(ps->err, ps->errlen, "CUT for %u threads, HELLO said %u", cut.n,
 			    log->hello.n_threads);
 	log->cut = cut.vc;
+	log->cut_epoch = cut.ckpt_seq;
 	return 0;
 }
 

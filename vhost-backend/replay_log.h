@@ -28,6 +28,7 @@ struct replay_log {
 	uint8_t *file; /* the file's bytes; inputs point into them */
 	size_t file_size;
 	struct ftmb_vclock cut; /* in[q], pal[t] the checkpoint covers (0: none) */
+	uint64_t cut_epoch;     /* its CUT's ckpt_seq (0: none) */
 	struct replay_input *in[FTMB_MAX_THREADS]; /* in[q][seq - cut.in[q] - 1] */
 	uint64_t n_in[FTMB_MAX_THREADS];
 	struct ftmb_record *pal[FTMB_MAX_THREADS]; /* pal[t][counter - cut.pal[t] - 1] */

@@ -84,6 +84,38 @@ static void add_replay(JsonBuilder *b, const struct instance *inst)
 	add_array(b, "fed_records", rf->fed_pal, inst->n);
 	add_array(b, "logged_released", rf->log.released, inst->n);
 	add_u64(b, "divergences", inst->st.divergences);
+	json_builder_set_member_name(b, "ordered");
+	json_builder_add_boolean_value(b, !inst->cfg.replay_unordered);
+	json_builder_set_member_name(b, "complete");
+	json_builder_add_boolean_value(b, rf->complete);
+	json_builder_set_member_name(b, "at_mono_ns");
+	json_builder_begin_object(b);
+	add_u64(b, "found", rf->at.found);
+	add_u64(b, "begin", rf->at.begin);
+	add_u64(b, "connected", rf->at.connected);
+	add_u64(b, "first_fed", rf->at.first_fed);
+	add_u64(b, "port_up", rf->at.port_up);
+	add_u64(b, "live", rf->at.live);
+	add_u64(b, "complete", rf->at.complete);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+}
+
+static void add_cuts(JsonBuilder *b, const struct instance *inst)
+{
+	const struct inst_cuts *c = &inst->cuts;
+
+	json_builder_set_member_name(b, "cuts");
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "taken_at");
+	json_builder_add_string_value(b, inst->cfg.cut == INST_CUT_PAUSE ? "pause" : "timer");
+	add_u64(b, "epoch", c->epoch);
+	add_u64(b, "committed", c->committed);
+	add_u64(b, "commits", c->commits);
+	add_u64(b, "failed", __atomic_load_n(&c->failed, __ATOMIC_RELAXED));
+	add_u64(b, "pause_wait_max_us", __atomic_load_n(&c->wait_max_ns, __ATOMIC_RELAXED) / 1000);
+	add_array(b, "last_in", c->last.in, inst->n);
+	add_array(b, "last_pal", c->last.pal, inst->n);
 	json_builder_end_object(b);
 }
 
@@ -95,16 +127,19 @@ static void add_instance(JsonBuilder *b, const struct instance *inst)
 	json_builder_set_member_name(b, "name");
 	json_builder_add_string_value(b, inst->cfg.name);
 	json_builder_set_member_name(b, "mode");
-	json_builder_add_string_value(b, inst->ftmb ? "ftmb" : "off");
+	json_builder_add_string_value(b, instance_mode_name(inst));
 	json_builder_set_member_name(b, "state");
 	json_builder_add_string_value(b, inst->state == INST_RUNNING ? "running" : "stopped");
 	json_builder_set_member_name(b, "stop_reason");
 	json_builder_add_string_value(b, inst->stop_reason);
+	json_builder_set_member_name(b, "standby");
+	json_builder_add_boolean_value(b, inst->standby);
 	json_builder_set_member_name(b, "guest_connected");
 	json_builder_add_boolean_value(b, instance_vid(inst) >= 0);
 	add_u64(b, "ext_rx", st->ext_rx);
 	add_u64(b, "ext_tx", st->ext_tx);
 	add_u64(b, "ext_tx_drops", st->ext_tx_drops);
+	add_u64(b, "ext_port_restarts", inst->port_restarts);
 	add_u64(b, "ext_tx_pending", inst->n_tx);
 	add_u64(b, "oversize_drops", st->oversize_drops);
 	add_u64(b, "backpressure", st->backpressure);
@@ -118,6 +153,8 @@ static void add_instance(JsonBuilder *b, const struct instance *inst)
 		if (inst->protected)
 			add_vector(b, "durable", &inst->durable, inst->n);
 	}
+	if (inst->cfg.cut != INST_CUT_NONE)
+		add_cuts(b, inst);
 	if (inst->replay)
 		add_replay(b, inst);
 	json_builder_set_member_name(b, "queues");
@@ -189,7 +226,7 @@ void report_log_summary(void)
 		     "instance %s (%s, %s): in %" PRIu64 " (dropped %" PRIu64 "), out %" PRIu64
 		     ", released %" PRIu64 ", held %" PRIu64 ", suppressed %" PRIu64 ", PALs %" PRIu64
 		     ", release delay p50 <%" PRIu64 " us p99 <%" PRIu64 " us, ext tx drops %" PRIu64,
-		     inst->cfg.name, inst->ftmb ? "ftmb" : "off",
+		     inst->cfg.name, instance_mode_name(inst),
 		     inst->state == INST_RUNNING ? "running" : "stopped", in, drops, out, rel, held,
 		     sup, pals, stats_hist_quantile(hist, 0.5), stats_hist_quantile(hist, 0.99),
 		     inst->st.ext_tx_drops);

@@ -12,13 +12,15 @@ FILE *trace_open(const char *path)
 {
 	FILE *f = fopen(path, "we");
 
+	/* A line at a time: the trace of a process killed with SIGKILL (the
+	 * failure tests) must hold every release it made. */
 	if (f)
-		setvbuf(f, NULL, _IOFBF, 1 << 20);
+		setvbuf(f, NULL, _IOLBF, 1 << 16);
 	return f;
 }
 
-void trace_release(FILE *f, uint16_t thread, uint64_t out_seq,
-		   const struct ftmb_vclock *dep, uint16_t n, const struct rte_mbuf *m)
+void trace_output(FILE *f, enum trace_kind kind, uint16_t thread, uint64_t out_seq,
+		  const struct ftmb_vclock *dep, uint16_t n, const struct rte_mbuf *m)
 {
 	uint8_t buf[HEAD_LEN];
 	const uint8_t *head = NULL;
@@ -29,7 +31,7 @@ void trace_release(FILE *f, uint16_t thread, uint64_t out_seq,
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (rte_pktmbuf_pkt_len(m) >= HEAD_OFF + HEAD_LEN)
 		head = rte_pktmbuf_read(m, HEAD_OFF, HEAD_LEN, buf);
-	fprintf(f, "rel %" PRIu64 " %u %" PRIu64,
+	fprintf(f, "%s %" PRIu64 " %u %" PRIu64, kind == TRACE_RELEASED ? "rel" : "sup",
 		(uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, thread, out_seq);
 	for (uint16_t i = 0; i < n; i++)
 		fprintf(f, " %" PRIu64, dep->in[i]);

@@ -2,16 +2,19 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Checks the packet path from recorded evidence.
 
-  check_path.py TRACE ACKS RECORDS REPORT SIZE [--shift-acks-ms MS]
+  check_path.py TRACE ACKS RECORDS VHOST_STATS SIZE [--shift-acks-ms MS]
 
 TRACE    ftmb-vhost trace=FILE: "rel MONO_NS THREAD OUT_SEQ IN[n] PAL[n] HEAD"
+         (a replica's "sup" lines, outputs it suppressed, are skipped)
 ACKS     ftmb-hostd --ack-log: "ack INSTANCE MONO_NS IN[n] PAL[n]"
 RECORDS  ftmb-traffic --record: every frame that arrived outside
-REPORT   ftmb-traffic --json
+VHOST_STATS  ftmb-vhost --stats (JSON)
 SIZE     the size of every frame the generator sent
 
 Holds when:
-  - every output was released: each frame sent arrived exactly once;
+  - every output was released: each frame the middlebox sent was released
+    by the output logger, and each released frame arrived outside, once
+    (frames the guest's full RX ring refused are a NIC's drops: reported);
   - none left before an ACK covering its dependency vector was sent
     (release time in the trace; ACK time taken before the backup sent it);
   - each frame that arrived had been released by the output logger, before
@@ -21,6 +24,7 @@ Holds when:
 --shift-acks-ms pretends every ACK was sent MS later: the negative control,
 under which the checker must find violations.
 """
+import json
 import os
 import struct
 import sys
@@ -37,6 +41,8 @@ def load_releases(path):
     rels = {}
     for line in open(path):
         f = line.split()
+        if f[0] != "rel":
+            continue
         vals = list(map(int, f[4:-1]))
         n = len(vals) // 2
         head = bytes.fromhex(f[-1])
@@ -63,11 +69,11 @@ def main():
         i = args.index("--shift-acks-ms")
         shift_ms = float(args[i + 1])
         del args[i:i + 2]
-    trace, ackf, recf, reportf, size = args
+    trace, ackf, recf, statsf, size = args
     acks = load_acks(ackf, int(shift_ms * 1e6))
     rels = load_releases(trace)
     recs = load_records(recf)
-    report = __import__("json").load(open(reportf))
+    queues = json.load(open(statsf))["instances"][0]["queues"]
     errors = []
 
     early = 0
@@ -93,9 +99,14 @@ def main():
             reordered += 1
         last_seq[flow] = seq
         seen.add((flow, seq))
-    sent = report["tx"]["whole_run"]["packets"]
-    if len(seen) != sent or len(recs) != sent:
-        errors.append(f"{sent} frames sent, {len(recs)} arrived ({len(seen)} distinct)")
+    outputs = sum(q["outputs"] for q in queues)
+    held = sum(q["held_now"] for q in queues)
+    refused = sum(q["input_drops"] for q in queues)
+    if outputs != len(rels) or held:
+        errors.append(f"the middlebox sent {outputs} frames, {len(rels)} were released, "
+                      f"{held} still held")
+    if len(seen) != len(rels) or len(recs) != len(rels):
+        errors.append(f"{len(rels)} frames released, {len(recs)} arrived ({len(seen)} distinct)")
     for what, n in (("arrived without a release by the output logger", unreleased),
                     ("arrived before the output logger released them", late),
                     ("arrived with a size other than sent (a tag left?)", oversize),
@@ -104,7 +115,8 @@ def main():
             errors.append(f"{n} frames {what}")
     if early:
         errors.append(f"{early} outputs released before an ACK covering them")
-    print(f"check_path: {len(rels)} releases, {len(acks)} ACKs, {len(recs)} frames outside: "
+    print(f"check_path: {len(rels)} releases, {len(acks)} ACKs, {len(recs)} frames outside, "
+          f"{refused} refused by a full guest RX ring: "
           + ("; ".join(errors) if errors else "all released, none before its ACK, "
              "no tag outside, per-flow order kept"))
     return 1 if errors else 0

@@ -40,7 +40,10 @@ fail() {
 
 . "$(dirname "${BASH_SOURCE[0]}")/../procs.sh"
 
-cleanup() {
+# teardown_hosts: ends every process this run started and removes both
+# hosts, their shared-memory files and DPDK run-time directories; $WORK
+# stays (a test may set up fresh hosts again).
+teardown_hosts() {
 	local p ns
 	for p in "${PIDS[@]}"; do
 		kill "$p" 2>/dev/null
@@ -51,10 +54,15 @@ cleanup() {
 	for p in "${PIDS[@]}"; do
 		wait "$p" 2>/dev/null
 	done
+	PIDS=()
 	ip netns del "$NS_A" 2>/dev/null
 	ip netns del "$NS_B" 2>/dev/null
-	rm -f /dev/shm/ftmb-"$TAG"-*
+	rm -f /dev/shm/ftmb-"$TAG"-* "$EXT_SOCK"
 	rm -rf /var/run/dpdk/ftmb-"$TAG"-*
+}
+
+cleanup() {
+	teardown_hosts
 	[ -n "${KEEP:-}" ] && echo "kept $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -87,15 +95,28 @@ start() {
 	eval "PID_$name=$!"
 }
 
+# appears FILE PATTERN [SECONDS]: whether a line of FILE matches within
+# SECONDS (default 10).
+appears() {
+	local i
+	for ((i = 0; i < ${3:-10} * 20; i++)); do
+		grep -aq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # Paths of instance NAME on host H (a or b): hosts share the file system.
 vhost_sock() { echo "$WORK/$2-$1.vhost"; }
 region() { echo "/dev/shm/ftmb-$TAG-$2-$1"; }
 EXT_SOCK=$WORK/ext.sock
 
 # write_hostd_conf NAME MB THREADS: both hosts' configuration. Host b
-# starts the replicas of instance NAME when host a fails.
+# starts the replicas of instance NAME when host a fails, or in advance
+# with REPLICA_START=standby.
 write_hostd_conf() {
-	local name=$1 mb=$2 threads=$3
+	local name=$1 mb=$2 threads=$3 standby=
+	[ "${REPLICA_START:-on-failover}" = standby ] && standby=,standby=on
 	cat >"$WORK/hostd.conf" <<EOF
 [hostd]
 heartbeat_interval_ms = 5
@@ -109,8 +130,9 @@ b = $IP_B:$REPL_PORT
 primary = a
 backup = b
 on_backup_lost = halt
-replica_vhost = $PWD/$BUILD/ftmb-vhost $EAL_BASE -m 512 --lcores=0@(0-1) --file-prefix=ftmb-$TAG-b-vhost -- --instance name=$name,socket=$(vhost_sock "$name" b),region=$(region "$name" b),queues=$threads,port=[net_memif0,role=client,socket=$EXT_SOCK,socket-abstract=no],replay=%LOG%${REPLICA_VHOST_KEYS:-} --stats $WORK/vhost-b.json
-replica_middlebox = $PWD/tests/hostproc/start-mb.sh $(vhost_sock "$name" b) $PWD/$BUILD/ftmb-$mb --threads $threads --region $(region "$name" b) --io dpdk:$EAL_BASE${MB_EAL:-} -m 256 --file-prefix=ftmb-$TAG-b-mb --vdev=net_virtio_user0,path=$(vhost_sock "$name" b),queues=$threads
+replica_start = ${REPLICA_START:-on-failover}
+replica_vhost = $PWD/$BUILD/ftmb-vhost $EAL_BASE -m 512 --lcores=0@(0-1) --file-prefix=ftmb-$TAG-b-vhost -- --instance name=$name,socket=$(vhost_sock "$name" b),region=$(region "$name" b),queues=$threads,port=[net_memif0,role=client,socket=$EXT_SOCK,socket-abstract=no],replay=%LOG%$standby${REPLICA_VHOST_KEYS:-} --stats $WORK/vhost-b.json
+replica_middlebox = $PWD/tests/hostproc/start-mb.sh $(vhost_sock "$name" b) $PWD/$BUILD/ftmb-$mb --threads $threads ${MB_ARGS:-} --region $(region "$name" b) --io 'dpdk:$EAL_BASE${MB_EAL:-} -m 256 --file-prefix=ftmb-$TAG-b-mb --vdev=net_virtio_user0,path=$(vhost_sock "$name" b),queues=$threads'
 EOF
 }
 
@@ -143,7 +165,7 @@ start_vhost() {
 start_mb() {
 	local mb=$1 name=$2 threads=$3
 	start mb_a "$NS_A" tests/hostproc/start-mb.sh "$(vhost_sock "$name" a)" \
-		"$BUILD/ftmb-$mb" --threads "$threads" --region "$(region "$name" a)" \
+		"$BUILD/ftmb-$mb" --threads "$threads" ${MB_ARGS:-} --region "$(region "$name" a)" \
 		--io "dpdk:$EAL_BASE${MB_EAL:-} -m 256 --file-prefix=ftmb-$TAG-a-mb --vdev=net_virtio_user0,path=$(vhost_sock "$name" a),queues=$threads"
 	wait_for "$WORK/vhost_a.log" "instance $name: guest connected"
 }

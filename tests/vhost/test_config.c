@@ -94,7 +94,7 @@ static void bad_specs(void **state)
 	rejects(OK_BASE "backup=h:1,queues=-1", "queues=-1");
 	rejects(OK_BASE "backup=h:1,slots=1000", "power of two");
 	rejects(OK_BASE "backup=h:1,vars=70000", "vars=70000");
-	rejects(OK_BASE "backup=h:1,mode=record", "expected off or ftmb");
+	rejects(OK_BASE "backup=h:1,mode=record", "expected off, ftmb or checkpoint");
 	rejects(OK_BASE "mode=off,backup=h:1", "mode=off takes neither");
 	rejects(OK_BASE "mode=ftmb", "needs backup=HOST:PORT");
 	rejects(OK_BASE "backup=nohost", "expected HOST:PORT");

@@ -11,6 +11,7 @@
  * Layout (all offsets from the start of the region, little-endian x86):
  *
  *   0                 struct ftmb_region_header
+ *   FTMB_REGION_CUT_OFF  struct ftmb_cut: the host-written cut slot (below)
  *   pal_rings_off     n_threads PAL rings, each ring_stride bytes
  *                     (producer: guest thread t, consumer: the host)
  *   replay_rings_off  n_threads replay rings, each ring_stride bytes
@@ -22,6 +23,27 @@
  * A ring is a struct ftmb_ring followed by ring_slots records. head and tail
  * are free-running 64-bit counters; slot = counter & (ring_slots - 1). A
  * consumer must treat head - tail > ring_slots as corruption.
+ *
+ * The cut slot. A VM's checkpoint must say where it stands in the
+ * instance's numbering, and must say it for exactly the pause it captured.
+ * So ftmb-vhost writes the cut into the region at each pause: QEMU stops the
+ * vCPUs, then asks ftmb-vhost for the vring bases (vhost-user
+ * GET_VRING_BASE), and ftmb-vhost writes the cut before it answers, before
+ * QEMU saves any RAM. The region's memory backend is sent whole in every
+ * checkpoint (QMP x-ftmb-start always-dirty), so the cut travels inside the
+ * checkpoint, atomically with the guest memory it describes:
+ *   magic       FTMB_CUT_MAGIC once a cut was written (the slot is zero before)
+ *   n           queues = threads of the instance
+ *   generation  the region's generation (ftmb-vhost's HELLO generation)
+ *   epoch       ftmb-vhost's count of device stops of this instance: 1, 2, ...
+ *               (the CUT frame's ckpt_seq on the replication stream)
+ *   in[q]       inputs handed to the guest on RX queue q: the last input seq
+ *   pal[t]      thread t's PAL ring head as the guest published it: its last
+ *               PAL counter
+ * The guest must never write the slot, and readers (the backup hostd, a
+ * replica's ftmb-vhost) validate it and compare it with the CUT frame of the
+ * same epoch that ftmb-vhost sent on its replication stream: while the guest
+ * runs it can write anything here.
  */
 #ifndef FTMB_REGION_H
 #define FTMB_REGION_H
@@ -63,6 +85,28 @@ struct ftmb_region_header {
 	uint64_t replay_rings_off;
 	uint64_t horizons_off;
 };
+
+#define FTMB_REGION_CUT_OFF 2048u
+#define FTMB_CUT_MAGIC 0x54435446u /* "FTCT" */
+
+struct ftmb_cut {
+	uint32_t magic;
+	uint16_t n;
+	uint16_t reserved; /* zero */
+	uint64_t generation;
+	uint64_t epoch;
+	uint64_t in[FTMB_MAX_THREADS];
+	uint64_t pal[FTMB_MAX_THREADS];
+};
+
+_Static_assert(sizeof(struct ftmb_region_header) <= FTMB_REGION_CUT_OFF &&
+		       FTMB_REGION_CUT_OFF + sizeof(struct ftmb_cut) <= FTMB_REGION_ALIGN,
+	       "the cut slot lies in the header page, after the header");
+
+static inline struct ftmb_cut *ftmb_region_cut(void *base)
+{
+	return (struct ftmb_cut *)((char *)base + FTMB_REGION_CUT_OFF);
+}
 
 /* Each field on its own cache line: producer and consumer never share one. */
 struct ftmb_ring {

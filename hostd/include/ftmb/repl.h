@@ -22,6 +22,17 @@
  *   CUT        u64 ckpt_seq | u16 n | u16 0 | u32 0 | u64 in[n] | u64 pal[n]
  *   ACK        u16 n | u16 0 | u32 0 | u64 in[n] | u64 pal[n]   (durable vector)
  *   HEARTBEAT  u64 seq | u64 time_ns | u32 state | u32 0
+ *   COMMITTED  u64 epoch   (backup to ftmb-vhost, see below)
+ *
+ * Checkpoints. ftmb-vhost numbers its cuts with an epoch (1, 2, ...): one
+ * per pause of a checkpointed VM (the cut is also written into the shared
+ * region, ftmb/region.h) or one per ckpt_interval_ms in host-process mode.
+ * Each cut goes out as a CUT frame whose ckpt_seq is the epoch. The backup
+ * answers COMMITTED(E) once the checkpoint of epoch E is committed: its log
+ * covers the cut and, for a VM, the checkpoint whose region carries that cut
+ * is stored whole; the log is then truncated at the cut. COMMITTED is
+ * cumulative (E covers every earlier epoch) and, after a reconnection, the
+ * backup repeats the last one right after its HELLO answer and ACK.
  *
  * The first frame on a connection is HELLO, in both directions. A hostd's
  * HELLO (role FTMB_ROLE_HOSTD) names the host in instance, with n_threads =
@@ -55,7 +66,10 @@ enum ftmb_repl_type {
 	FTMB_REPL_CUT = 5,
 	FTMB_REPL_ACK = 6,
 	FTMB_REPL_HEARTBEAT = 7,
+	FTMB_REPL_COMMITTED = 8,
 };
+
+#define FTMB_REPL_TYPE_MAX FTMB_REPL_COMMITTED
 
 /* The state a HEARTBEAT's sender reports. */
 enum ftmb_hb_state {
@@ -69,6 +83,7 @@ enum ftmb_repl_role {
 	FTMB_ROLE_VHOST = 1,  /* ftmb-vhost streaming a protected instance's log */
 	FTMB_ROLE_HOSTD = 2,  /* a primary hostd: heartbeats, cuts, checkpoints */
 	FTMB_ROLE_BACKUP = 3, /* the backup's answer */
+	FTMB_ROLE_CHECKPOINT = 4, /* a primary hostd: one VM's raw checkpoint stream */
 };
 
 struct ftmb_repl_frame {
@@ -130,6 +145,7 @@ int ftmb_repl_put_released(uint8_t *buf, size_t cap, const struct ftmb_repl_rele
 int ftmb_repl_put_cut(uint8_t *buf, size_t cap, const struct ftmb_repl_vector *cut);
 int ftmb_repl_put_ack(uint8_t *buf, size_t cap, const struct ftmb_repl_vector *ack);
 int ftmb_repl_put_heartbeat(uint8_t *buf, size_t cap, const struct ftmb_repl_heartbeat *hb);
+int ftmb_repl_put_committed(uint8_t *buf, size_t cap, uint64_t epoch);
 
 /*
  * Incremental decoder: bytes arrive in arbitrary pieces; frames come out
@@ -167,6 +183,7 @@ int ftmb_repl_get_released(const struct ftmb_repl_frame *f, struct ftmb_repl_rel
 int ftmb_repl_get_cut(const struct ftmb_repl_frame *f, struct ftmb_repl_vector *cut);
 int ftmb_repl_get_ack(const struct ftmb_repl_frame *f, struct ftmb_repl_vector *ack);
 int ftmb_repl_get_heartbeat(const struct ftmb_repl_frame *f, struct ftmb_repl_heartbeat *hb);
+int ftmb_repl_get_committed(const struct ftmb_repl_frame *f, uint64_t *epoch);
 
 /* The i-th record of a parsed PAL batch (i < count). */
 void ftmb_repl_pal_get(const struct ftmb_repl_pal *pal, uint16_t i, struct ftmb_record *rec);
