@@ -25,7 +25,7 @@ LIBS += $(LIBFTMB_A) $(LIBFTMB_SO)
 # baseline so they run on any virtual CPU) for the VM image.
 MB_NAMES := monitor nat
 MB_COMMON := guest-shim/examples/mbox.c guest-shim/examples/pkt.c guest-shim/examples/pktio.c \
-	guest-shim/examples/pktio_afpacket.c guest-shim/examples/flowtab.c
+	guest-shim/examples/pktio_afpacket.c guest-shim/examples/flowtab.c guest-shim/examples/eth.c
 MB_DPDK := guest-shim/examples/pktio_dpdk.c
 CFLAGS_guest-shim/examples/ = $(call pc,--cflags glib-2.0)
 CFLAGS_guest-shim/examples/pktio_dpdk.c = $(call pc,--cflags libdpdk)

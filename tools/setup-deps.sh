@@ -37,6 +37,8 @@ libxml2-dev
 libvirt-daemon-system
 libvirt-daemon-driver-qemu
 libvirt-clients
+ethtool
+curl
 "
 
 missing=""

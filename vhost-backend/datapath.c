@@ -482,14 +482,14 @@ static int admit_output(struct instance *inst, struct out_item *it, uint64_t now
 
 static void process_outputs(struct instance *inst, uint32_t total, uint64_t now)
 {
-	bool foreign = false;
-	uint32_t i;
+	uint32_t i, foreign = 0;
 
 	for (i = 0; i < total; i++) {
 		if (parse_output(inst, &items[i]))
 			goto drop_rest;
-		foreign |= items[i].tag.thread != items[i].txq;
+		foreign += items[i].tag.thread != items[i].txq;
 	}
+	inst->st.foreign_txq += foreign;
 	/* A thread's outputs on several TX queues: restore its order. */
 	if (foreign)
 		qsort(items, total, sizeof(items[0]), by_thread_then_seq);
@@ -593,6 +593,7 @@ uint64_t instance_poll(struct instance *inst, uint64_t now)
 		work += poll_input(inst, in_vid);
 	send_released(inst, now);
 	flush_tx(inst);
+	work += announce_poll(inst, now);
 	if (inst->link_ready)
 		work += link_flush(&inst->link, now);
 	return work;

@@ -39,7 +39,10 @@ const char inst_config_help[] =
 	"  hold=N           held outputs per thread, 64..1048576 (default 4096)\n"
 	"  sendbuf=MIB      replication send buffer in MiB, 4..4096 (default 64)\n"
 	"  settle=MS        no input to a guest for MS after a new connection, 0..10000\n"
-	"                   (default 50): DPDK's virtio PMD flushes its RX rings while it starts\n";
+	"                   (default 50): DPDK's virtio PMD flushes its RX rings while it starts\n"
+	"  mac=MAC          the guest's MAC, announced (RARP) on the external port when a\n"
+	"                   replica goes live or a guest connects; several in brackets:\n"
+	"                   mac=[02:00:00:00:00:01,02:00:00:00:00:02] (default: none)\n";
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -132,6 +135,32 @@ static int parse_backup(const char *val, struct inst_config *cfg, char *err, siz
 	return 0;
 }
 
+/* MAC[,MAC...]: unicast Ethernet addresses. */
+static int parse_macs(const char *val, struct inst_config *cfg, char *err, size_t errlen)
+{
+	const char *p = val;
+
+	cfg->n_macs = 0;
+	while (*p) {
+		unsigned int b[6];
+		int used = 0;
+
+		if (cfg->n_macs == INST_MAX_MACS)
+			return fail(err, errlen, "mac=%s: at most %u addresses", val, INST_MAX_MACS);
+		if (sscanf(p, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+			   &used) != 6 || (p[used] != ',' && p[used] != '\0'))
+			return fail(err, errlen, "mac=%s: expected MAC addresses like 02:00:00:00:00:01",
+				    val);
+		if (b[0] & 1)
+			return fail(err, errlen, "mac=%s: %.17s is a multicast address", val, p);
+		for (int i = 0; i < 6; i++)
+			cfg->macs[cfg->n_macs][i] = (uint8_t)b[i];
+		cfg->n_macs++;
+		p += used + (p[used] == ',');
+	}
+	return 0;
+}
+
 static int apply(struct inst_config *cfg, const char *key, const char *val, char *err,
 		 size_t errlen)
 {
@@ -163,6 +192,8 @@ static int apply(struct inst_config *cfg, const char *key, const char *val, char
 		return copy_str(key, val, cfg->trace, sizeof(cfg->trace), err, errlen);
 	if (!strcmp(key, "backup"))
 		return parse_backup(val, cfg, err, errlen);
+	if (!strcmp(key, "mac"))
+		return parse_macs(val, cfg, err, errlen);
 	if (!strcmp(key, "mode")) {
 		if (!strcmp(val, "off"))
 			cfg->mode = INST_MODE_OFF;

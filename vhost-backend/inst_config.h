@@ -19,6 +19,8 @@
 
 #include "ftmb/repl.h"
 
+#define INST_MAX_MACS 8u
+
 enum inst_mode {
 	INST_MODE_OFF,        /* plain forwarding, the baseline */
 	INST_MODE_FTMB,       /* input logging and parallel release */
@@ -50,6 +52,8 @@ struct inst_config {
 	uint32_t hold;           /* held outputs per thread before the guest is cut off */
 	uint32_t sendbuf_mib;    /* replication send buffer */
 	uint32_t settle_ms;      /* no input to a guest this long after it connects */
+	uint8_t macs[INST_MAX_MACS][6]; /* the guest's MACs, announced (announce.h) */
+	uint8_t n_macs;
 	bool replay_unordered;   /* replay_order=off: the negative control */
 	bool standby;            /* wait for the replay file to appear */
 };

@@ -105,15 +105,16 @@ static int on_new_device(int vid)
 	for (uint16_t q = 0; q < 2u * inst->n; q++)
 		rte_vhost_enable_guest_notification(vid, q, 0);
 	fresh = __atomic_exchange_n(&inst->fresh_connection, false, __ATOMIC_ACQ_REL);
-	if (fresh)
-		__atomic_store_n(&inst->connected_ns, now_ns(), __ATOMIC_RELEASE);
 	__atomic_store_n(&inst->vid, vid, __ATOMIC_RELEASE);
 	/* QEMU restarts the device after every pause: only a new guest is news. */
-	if (fresh)
-		VLOG(INFO, "instance %s: guest connected (vid %d, %u queue pairs)", inst->cfg.name,
-		     vid, inst->n);
-	else
+	if (!fresh) {
 		VLOG(DEBUG, "instance %s: device restarted (vid %d)", inst->cfg.name, vid);
+		return 0;
+	}
+	__atomic_store_n(&inst->connected_ns, now_ns(), __ATOMIC_RELEASE);
+	announce_request(inst);
+	VLOG(INFO, "instance %s: guest connected (vid %d, %u queue pairs)", inst->cfg.name, vid,
+	     inst->n);
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 
 #include <rte_mbuf.h>
 
+#include "announce.h"
 #include "inst_config.h"
 #include "ftmb/vclock.h"
 #include "host_region.h"
@@ -119,6 +120,7 @@ struct instance {
 	uint16_t n_tx;
 
 	struct replay_feed *replay;
+	struct announce announce;
 	struct inst_stats st;
 	FILE *trace; /* release trace, or NULL */
 };

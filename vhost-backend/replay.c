@@ -157,6 +157,7 @@ static void go_live(struct instance *inst, uint64_t now)
 	}
 	rf->live = true;
 	rf->at.live = mono_ns();
+	announce_start(inst, now, "replica live");
 	VLOG(NOTICE, "instance %s: replica live after %.1f ms (%.1f ms after the guest connected), "
 		     "replayed %" PRIu64 " inputs, suppressed %" PRIu64 " outputs",
 	     inst->cfg.name, (double)(now - rf->start_ns) / 1e6,

@@ -144,6 +144,8 @@ static void add_instance(JsonBuilder *b, const struct instance *inst)
 	add_u64(b, "oversize_drops", st->oversize_drops);
 	add_u64(b, "backpressure", st->backpressure);
 	add_u64(b, "released_frames", st->released_frames);
+	add_u64(b, "announced", st->announced);
+	add_u64(b, "foreign_txq", st->foreign_txq);
 	if (inst->protected)
 		add_link(b, inst);
 	if (inst->ftmb) {

@@ -17,7 +17,7 @@ VHOST_CORE_SRCS := vhost-backend/inst_config.c vhost-backend/release.c vhost-bac
 	vhost-backend/rss.c vhost-backend/replay_log.c vhost-backend/stats.c vhost-backend/idle.c
 VHOST_SRCS := $(VHOST_CORE_SRCS) vhost-backend/repl_link.c vhost-backend/instance.c \
 	vhost-backend/datapath.c vhost-backend/cut.c vhost-backend/replay.c vhost-backend/report.c \
-	vhost-backend/trace.c \
+	vhost-backend/trace.c vhost-backend/announce.c \
 	vhost-backend/main.c
 
 CFLAGS_vhost-backend/ = $(call pc,--cflags libdpdk glib-2.0 json-glib-1.0)

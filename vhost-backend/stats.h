@@ -35,6 +35,8 @@ struct inst_stats {
 				  * outputs near their bound, external port backlog) */
 	uint64_t released_frames;
 	uint64_t divergences;    /* replica: a PAL differing from the logged one */
+	uint64_t announced;      /* RARP announcements sent (announce.h) */
+	uint64_t foreign_txq;    /* outputs a thread sent on another thread's TX queue */
 };
 
 static inline void stats_delay(struct queue_stats *q, uint64_t delay_us)

@@ -12,6 +12,7 @@
 #include "pktio.h"
 
 static volatile sig_atomic_t stopping;
+static unsigned workers_ready; /* atomic: workers set up and about to poll */
 
 static void on_signal(int sig)
 {
@@ -20,13 +21,20 @@ static void on_signal(int sig)
 }
 
 /* Polling threads share two cores with ftmb-vhost and the traffic source:
- * after a run of empty polls, sleep, doubling up to 50 us. */
-static void idle_backoff(unsigned *idle)
+ * after a run of empty polls, sleep, doubling up to 50 us; or, with a
+ * driver that can wake on arrival, wait for the next frame (checking
+ * for the end now and then). */
+static void idle_backoff(struct mbox_thread *t, unsigned *idle)
 {
+	struct pktio *io = t->mb->io;
 	struct timespec ts = { 0, 0 };
 
 	if (++*idle < 64)
 		return;
+	if (io->drv->wait) {
+		io->drv->wait(io, t->idx, 10000);
+		return;
+	}
 	ts.tv_nsec = 1000L << (*idle - 64 < 6 ? *idle - 64 : 6);
 	if (ts.tv_nsec > 50000)
 		ts.tv_nsec = 50000;
@@ -90,11 +98,12 @@ static void *worker_main(void *arg)
 		stopping = 1;
 		return NULL;
 	}
+	__atomic_add_fetch(&workers_ready, 1, __ATOMIC_RELEASE);
 	while (!stopping) {
 		uint32_t n = pktio_rx(t->mb->io, t->idx, bufs, PKTIO_BURST);
 
 		if (!n) {
-			idle_backoff(&idle);
+			idle_backoff(t, &idle);
 			continue;
 		}
 		idle = 0;
@@ -193,9 +202,9 @@ int mbox_main(int argc, char **argv, const struct mbox_ops *ops)
 	if (parse_options(&argc, &argv, ops, &threads, &io, &region, &json))
 		return 2;
 	mb.n_threads = (uint32_t)threads;
-	if (attach(&mb, region) || (ops->setup && ops->setup(&mb)))
-		return 1;
-	if (pktio_open(io, mb.n_threads, &mb.io))
+	/* The NIC first: setup may read its address. */
+	if (attach(&mb, region) || pktio_open(io, mb.n_threads, &mb.io) ||
+	    (ops->setup && ops->setup(&mb)))
 		return 1;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -204,6 +213,9 @@ int mbox_main(int argc, char **argv, const struct mbox_ops *ops)
 		if (pthread_create(&tids[started], NULL, worker_main, &mb.threads[started]))
 			break;
 	}
+	/* "running" means every worker polls its queue: a test may send now. */
+	while (!stopping && __atomic_load_n(&workers_ready, __ATOMIC_ACQUIRE) < started)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 	fprintf(stderr, "%s: running %u threads, mode %d\n", ops->name, started,
 		ftmb_mode(mb.ftmb));
 	for (uint32_t i = 0; i < started; i++)

@@ -33,7 +33,7 @@ struct mbox_ops {
 	const char *name;
 	const char *summary;
 	GOptionEntry *options;
-	/* after attaching: declare shared variables */
+	/* after attaching and opening the NIC: declare shared variables */
 	int (*setup)(struct mbox *mb);
 	/* in each worker, after registering with libftmb */
 	int (*thread_setup)(struct mbox_thread *t);

@@ -4,9 +4,14 @@
  * the same queue) and in shared global counters, and stamps the global count
  * and the flow's count into each test packet it forwards. Every released
  * global count must be unique: a sharp probe of recovery correctness.
+ *
+ * A bump in the wire that sends every frame back towards its sender (the
+ * Ethernet addresses swapped), so that on a shared segment the traffic
+ * source is also the sink.
  */
 #include <string.h>
 
+#include "eth.h"
 #include "flowtab.h"
 #include "mbox.h"
 
@@ -50,6 +55,9 @@ static bool monitor_process(struct mbox_thread *t, uint8_t *frame, uint32_t *len
 	global = ++totals.packets;
 	totals.bytes += *len;
 	ftmb_unlock(t->ft, totals_var);
+
+	if (*len >= ETH_HDR_LEN)
+		eth_swap(frame);
 
 	if (pkt_parse(frame, *len, &p))
 		return true;

@@ -8,13 +8,25 @@
  * A flow idle for --idle-ms gives its port back. Time comes from
  * ftmb_time_ns, once per packet, so that a replica expires the same flows at
  * the same points and hands out the same ports.
+ *
+ * It is a one-armed router on one Ethernet segment: hosts inside use its
+ * --gateway-ip as their router, hosts outside reach the internal ones at
+ * --external-ip, and it answers ARP for both with its own MAC (--mac, by
+ * default the NIC's, read once at start-up). It takes frames addressed to
+ * that MAC (or broadcast, as test generators send), sends translated
+ * frames out to --next-hop-mac, and sends replies back to the MAC the
+ * flow's first packet came from, remembered with its port mapping. Every
+ * address decision follows from the frames and these start-up values, so
+ * a replica makes the same ones.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "eth.h"
 #include "flowtab.h"
 #include "mbox.h"
+#include "pktio.h"
 
 #define VAR_POOL 0
 #define N_PORTS 65536
@@ -28,6 +40,7 @@ struct reverse {
 	uint32_t ip;
 	uint16_t port;
 	bool used;
+	struct eth_addr mac; /* where the flow's first packet came from */
 };
 
 /* Guarded by VAR_POOL. Ports are handed out in FIFO order of their release. */
@@ -45,17 +58,61 @@ struct nat_thread {
 static struct pool *pool;
 static struct ftmb_var *pool_var;
 static uint32_t ext_ip, int_net, int_mask;
+static uint32_t owned_ips[2]; /* answered in ARP: external, then gateway */
+static size_t n_owned;
+static struct eth_addr own_mac, next_hop_mac;
 
 static gchar *opt_ext_ip = "192.0.2.1", *opt_int_net = "10.0.0.0/8", *opt_ports = "1024-65535";
+static gchar *opt_gateway_ip, *opt_mac, *opt_next_hop_mac;
 static gint opt_idle_ms = 1000;
 
 static GOptionEntry nat_options[] = {
 	{ "external-ip", 0, 0, G_OPTION_ARG_STRING, &opt_ext_ip, "external address", "IP" },
 	{ "internal-net", 0, 0, G_OPTION_ARG_STRING, &opt_int_net, "internal network", "IP/LEN" },
+	{ "gateway-ip", 0, 0, G_OPTION_ARG_STRING, &opt_gateway_ip,
+	  "internal address (the hosts' router; answered in ARP)", "IP" },
 	{ "ports", 0, 0, G_OPTION_ARG_STRING, &opt_ports, "external port range", "LO-HI" },
 	{ "idle-ms", 0, 0, G_OPTION_ARG_INT, &opt_idle_ms, "flow idle timeout", "MS" },
+	{ "mac", 0, 0, G_OPTION_ARG_STRING, &opt_mac, "own MAC (default: the NIC's)", "MAC" },
+	{ "next-hop-mac", 0, 0, G_OPTION_ARG_STRING, &opt_next_hop_mac,
+	  "where translated frames go (default: broadcast)", "MAC" },
 	G_OPTION_ENTRY_NULL
 };
+
+static int parse_mac_option(const char *name, const char *value, struct eth_addr *out)
+{
+	if (eth_parse(value, out))
+		return 0;
+	fprintf(stderr, "ftmb-nat: --%s: want a MAC like 02:00:00:00:00:01, got '%s'\n", name,
+		value);
+	return -1;
+}
+
+/* Ethernet addressing, from the options and the NIC's own address. */
+static int parse_link_config(const struct pktio *io)
+{
+	char a[18], b[18];
+	struct in_addr gw;
+
+	own_mac = io->mac;
+	next_hop_mac = eth_broadcast;
+	if ((opt_mac && parse_mac_option("mac", opt_mac, &own_mac)) ||
+	    (opt_next_hop_mac && parse_mac_option("next-hop-mac", opt_next_hop_mac, &next_hop_mac)))
+		return -1;
+	owned_ips[n_owned++] = ext_ip;
+	if (opt_gateway_ip) {
+		if (inet_pton(AF_INET, opt_gateway_ip, &gw) != 1) {
+			fprintf(stderr, "ftmb-nat: --gateway-ip: '%s' is not an IPv4 address\n",
+				opt_gateway_ip);
+			return -1;
+		}
+		owned_ips[n_owned++] = ntohl(gw.s_addr);
+	}
+	fprintf(stderr, "ftmb-nat: external %s, internal %s, gateway %s, MAC %s, next hop %s\n",
+		opt_ext_ip, opt_int_net, opt_gateway_ip ? opt_gateway_ip : "(none)",
+		eth_format(&own_mac, a), eth_format(&next_hop_mac, b));
+	return 0;
+}
 
 static int parse_config(void)
 {
@@ -94,7 +151,7 @@ static int parse_config(void)
 
 static int nat_setup(struct mbox *mb)
 {
-	if (parse_config())
+	if (parse_config() || parse_link_config(mb->io))
 		return -1;
 	pool_var = ftmb_var(mb->ftmb, VAR_POOL);
 	return pool_var ? 0 : -1;
@@ -110,7 +167,7 @@ static int nat_thread_setup(struct mbox_thread *t)
 }
 
 /* Pool operations: the caller holds VAR_POOL. */
-static uint16_t pool_take(const struct pkt_flow *f)
+static uint16_t pool_take(const struct pkt_flow *f, const struct eth_addr *mac)
 {
 	uint16_t port;
 
@@ -119,7 +176,8 @@ static uint16_t pool_take(const struct pkt_flow *f)
 	port = pool->free[pool->head];
 	pool->head = (pool->head + 1) % N_PORTS;
 	pool->count--;
-	pool->rev[port] = (struct reverse){ .ip = f->src_ip, .port = f->src_port, .used = true };
+	pool->rev[port] = (struct reverse){ .ip = f->src_ip, .port = f->src_port, .used = true,
+					    .mac = *mac };
 	return port;
 }
 
@@ -162,15 +220,17 @@ static bool translate_out(struct mbox_thread *t, struct pkt *p, uint64_t now)
 	struct nat_thread *nt = t->priv;
 	struct pkt_flow flow;
 	struct nat_flow *nf;
+	struct eth_addr from;
 	bool created;
 
 	pkt_flow_of(p, &flow);
 	nf = flowtab_get(nt->flows, &flow, sizeof(*nf), &created);
 	if (created || expired(nf, now)) {
+		eth_src(p->frame, &from);
 		ftmb_lock(t->ft, pool_var);
 		if (!created)
 			pool_give_back(nf->ext_port);
-		nf->ext_port = pool_take(&flow);
+		nf->ext_port = pool_take(&flow, &from);
 		ftmb_unlock(t->ft, pool_var);
 	}
 	if (!nf->ext_port) { /* pool exhausted */
@@ -179,6 +239,7 @@ static bool translate_out(struct mbox_thread *t, struct pkt *p, uint64_t now)
 	}
 	nf->last_ns = now;
 	pkt_set_src(p, ext_ip, nf->ext_port);
+	eth_set(p->frame, &next_hop_mac, &own_mac);
 	return true;
 }
 
@@ -193,7 +254,17 @@ static bool translate_in(struct mbox_thread *t, struct pkt *p)
 	if (!r.used)
 		return false;
 	pkt_set_dst(p, r.ip, r.port);
+	eth_set(p->frame, &r.mac, &own_mac);
 	return true;
+}
+
+/* Whether the frame is addressed to us: our MAC, or broadcast. */
+static bool for_us(const uint8_t *frame)
+{
+	struct eth_addr dst;
+
+	eth_dst(frame, &dst);
+	return eth_equal(&dst, &own_mac) || eth_equal(&dst, &eth_broadcast);
 }
 
 static bool nat_process(struct mbox_thread *t, uint8_t *frame, uint32_t *len, uint32_t room)
@@ -203,7 +274,9 @@ static bool nat_process(struct mbox_thread *t, uint8_t *frame, uint32_t *len, ui
 
 	(void)room;
 	sweep(t, t->priv, now);
-	if (pkt_parse(frame, *len, &p))
+	if (arp_answer(frame, *len, owned_ips, n_owned, &own_mac))
+		return true;
+	if (pkt_parse(frame, *len, &p) || !for_us(frame))
 		return false;
 	if (pkt_dst_ip(&p) == ext_ip)
 		return translate_in(t, &p);

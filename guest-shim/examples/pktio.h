@@ -5,7 +5,8 @@
  *   dpdk      any DPDK port (virtio-user to ftmb-vhost in host-process mode,
  *             the virtio PMD in a VM); options are EAL arguments
  *   afpacket  a kernel NIC (a VM guest's virtio-net): one AF_PACKET socket
- *             per RX queue, in a PACKET_FANOUT_QM group
+ *             per queue pair, each worker pinned where the kernel sends
+ *             its frames out on its own TX queue (pktio_afpacket.c)
  *
  * A received buffer belongs to the caller until it is sent or dropped; a
  * buffer has room bytes of space from data (for the output tag).
@@ -14,6 +15,8 @@
 #define MB_PKTIO_H
 
 #include <stdint.h>
+
+#include "eth.h"
 
 #define PKTIO_BURST 32u
 
@@ -34,6 +37,8 @@ struct pktio_driver {
 	/* sends n buffers; those not sent are dropped; returns how many left */
 	uint32_t (*tx)(struct pktio *io, uint32_t q, struct pktio_buf *bufs, uint32_t n);
 	void (*drop)(struct pktio *io, uint32_t q, struct pktio_buf *buf);
+	/* optional: sleeps until queue q has a frame, or timeout_us passed */
+	void (*wait)(struct pktio *io, uint32_t q, uint32_t timeout_us);
 	/* called once from each worker thread before it touches its queue */
 	int (*thread_init)(struct pktio *io, uint32_t q);
 	void (*close)(struct pktio *io);
@@ -42,6 +47,7 @@ struct pktio_driver {
 struct pktio {
 	const struct pktio_driver *drv;
 	uint32_t n_queues;
+	struct eth_addr mac; /* the NIC's address, read once when opened */
 };
 
 extern const struct pktio_driver pktio_afpacket_driver;

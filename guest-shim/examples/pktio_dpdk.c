@@ -9,6 +9,7 @@
 #include <rte_mbuf.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pktio.h"
 
@@ -50,6 +51,7 @@ static int start_eal(const char *spec)
 static int setup_port(struct dpdk_io *d, uint32_t n_queues)
 {
 	struct rte_eth_conf conf = { 0 };
+	struct rte_ether_addr mac;
 	int ret;
 
 	if (rte_eth_dev_count_avail() == 0) {
@@ -69,6 +71,10 @@ static int setup_port(struct dpdk_io *d, uint32_t n_queues)
 	}
 	if (ret == 0)
 		ret = rte_eth_dev_start(d->port);
+	if (ret == 0)
+		ret = rte_eth_macaddr_get(d->port, &mac);
+	if (ret == 0)
+		memcpy(d->io.mac.b, mac.addr_bytes, sizeof(d->io.mac.b));
 	if (ret < 0)
 		fprintf(stderr, "dpdk: port setup with %u queues failed: %s\n", n_queues,
 			rte_strerror(-ret));

@@ -1,0 +1,241 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Middlebox VMs on a network of hosts (sourced by the tests in tests/vm/).
+#
+#                       namespace T: the shared L2 segment
+#      +----------------------------------------------------------------+
+#      |  gen (ftmb-traffic, af_packet)                                 |
+#      |   |                                                            |
+#      |  seg-g   seg-c      seg-s        seg-a               seg-b     |
+#      |   +--------+---------+--- br0 ----+-------------------+        |
+#      +-----------|---------|------------|-------------------|--------+
+#           client C (curl)  server S     | ext               | ext
+#           10.77.0.2        203.0.113.2  |                   |
+#                                   host A                 host B
+#                        ftmb-vhost (port af_packet:ext)   ftmb-hostd (backup),
+#                        QEMU (the middlebox VM)           a replica on failover
+#                        ftmb-hostd (primary)
+#                              10.x.y.1 ==== repl ==== 10.x.y.2
+#
+# Host A and host B are tests/hostproc/lib.sh's two namespaces, joined by
+# their own veth pair: the replication link. It stays off the segment so
+# that the log stream (a copy of every input) neither competes with the data
+# path nor is flooded by the bridge, as a dedicated replication network
+# would be in production. Each host's external port is a veth into the
+# segment; the bridge learns the middlebox's MAC behind whichever host
+# announces it.
+#
+# The client and the server are namespaces of their own: in one namespace
+# the kernel would deliver between them locally and never ask the NAT.
+#
+# Every name carries $TAG (vmnet + the PID); cleanup removes what the run
+# created, including the namespaces added here.
+
+. "$(dirname "${BASH_SOURCE[0]}")/../hostproc/lib.sh" || exit 1
+
+TAG=vmnet$$
+NS_A=ftmb-$TAG-a
+NS_B=ftmb-$TAG-b
+NS_T=ftmb-$TAG-t
+NS_C=ftmb-$TAG-c
+NS_S=ftmb-$TAG-s
+VM_MAC=02:f7:00:00:00:01
+QEMU=${FTMB_QEMU:-$BUILD/qemu-system-x86_64}
+
+# Host-process cleanup, then the namespaces only this topology has.
+eval "hostproc_cleanup() $(declare -f cleanup | tail -n +2)"
+cleanup() {
+	local ns
+	for ns in "$NS_T" "$NS_C" "$NS_S"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	hostproc_cleanup
+}
+
+# quiet_ns NS: no IPv6 in NS. Links would otherwise send router
+# solicitations and MLD reports that the bridge floods into the
+# middlebox as inputs.
+quiet_ns() {
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+}
+
+# plain_link NS DEV: no offloads on DEV. A veth hands TSO super-frames and
+# frames with unfinished (CHECKSUM_PARTIAL) checksums to the other
+# namespace as they are; an af_packet port would copy them so, truncated
+# to its frame size or with a wrong TCP checksum.
+plain_link() {
+	ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 ||
+		fail "ethtool cannot turn the offloads of $2 in $1 off"
+}
+
+# seg_port NS DEV PORT: a veth from the bridge's port PORT to DEV in
+# namespace NS.
+seg_port() {
+	local ns=$1 dev=$2 port=$3
+	ip -n "$NS_T" link add "$port" type veth peer name "$dev" netns "$ns" ||
+		fail "cannot create veth $port"
+	ip -n "$NS_T" link set "$port" master br0 up
+	ip -n "$ns" link set "$dev" up
+	plain_link "$NS_T" "$port"
+	plain_link "$ns" "$dev"
+}
+
+# setup_segment: hosts A and B (with their replication link), namespace T
+# with the bridge and the generator's port "gen", the client and the
+# server.
+setup_segment() {
+	local ns
+	setup_hosts
+	for ns in "$NS_T" "$NS_C" "$NS_S"; do
+		ip netns add "$ns" || fail "cannot create namespace $ns"
+		ip -n "$ns" link set lo up
+	done
+	for ns in "$NS_A" "$NS_B" "$NS_T" "$NS_C" "$NS_S"; do
+		quiet_ns "$ns"
+	done
+	ip -n "$NS_T" link add br0 type bridge || fail "cannot create the bridge"
+	ip -n "$NS_T" link set br0 up
+	seg_port "$NS_A" ext seg-a
+	seg_port "$NS_B" ext seg-b
+	seg_port "$NS_T" gen seg-g
+	seg_port "$NS_C" eth0 seg-c
+	seg_port "$NS_S" eth0 seg-s
+}
+
+# fdb_port MAC: the bridge port (seg-a, seg-b, ...) that br0 has learned MAC
+# behind, or nothing.
+fdb_port() {
+	bridge -n "$NS_T" fdb show br br0 | awk -v mac="$1" '$1 == mac && $2 == "dev" { print $3; exit }'
+}
+
+# guest_image: the cached guest image with the static middleboxes, and the
+# accelerator VMs use here (tools/accel-probe.sh: KVM where a stock guest
+# kernel boots under it, TCG otherwise).
+guest_image() {
+	local image
+	image=$(tools/mkimage.sh --bin-dir "$BUILD/guest" 2>"$WORK/mkimage.log") ||
+		fail "tools/mkimage.sh failed"
+	KERNEL=$(sed -n 's/^kernel //p' <<<"$image")
+	INITRD=$(sed -n 's/^initrd //p' <<<"$image")
+	ACCEL=$(tools/accel-probe.sh 2>/dev/null) || ACCEL=tcg
+	[ "$ACCEL" = kvm ] || ACCEL=tcg,thread=multi
+	log "guest image $(dirname "$KERNEL"), accelerator ${ACCEL%%,*}"
+}
+
+# ftmb_run ARG...: ftmb-init's ftmb.run= for this command (%XX-encoded).
+ftmb_run() {
+	local out="" a
+	for a in "$@"; do
+		a=${a//%/%25}
+		a=${a//,/%2C}
+		a=${a// /%20}
+		a=${a//\"/%22}
+		out+=${out:+,}$a
+	done
+	echo "ftmb.run=$out"
+}
+
+# start_vm NAME NS VHOST_SOCK REGION CMD...: boots the guest image (2 vCPUs,
+# 256 MiB of shared memfd RAM) in namespace NS with the middlebox command
+# CMD, behind ftmb-vhost's
+# socket VHOST_SOCK, its shared region REGION on an ivshmem-plain device
+# (the size ftmb-vhost gave the file: a power of two, as a PCI BAR must
+# be). The guest runs CMD in the background and stops it (SIGINT, so that
+# it prints its summary) when a line arrives on the console: vm_stop. The
+# console is $WORK/NAME.log.
+#   ipv6.disable=1  the guest kernel's own stack would send router
+#                   solicitations and MLD reports on eth0: untagged
+#                   outputs, which ftmb-vhost rightly treats as a broken
+#                   contract. With no IPv4 address either, the stack
+#                   answers nothing and silently drops what it receives;
+#                   AF_PACKET gets its copy first.
+start_vm() {
+	local name=$1 ns=$2 sock=$3 region=$4
+	shift 4
+	local size script
+	size=$(stat -c %s "$region") || fail "no region file $region"
+	script="$* & pid=\$!; read -r line; kill -INT \$pid; wait \$pid"
+	rm -f "$WORK/$name.in"
+	mkfifo "$WORK/$name.in"
+	sleep 600 >"$WORK/$name.in" &
+	PIDS+=($!)
+	eval "HOLD_$name=$!"
+	ip netns exec "$ns" "$QEMU" -name "$name,debug-threads=on" -accel "$ACCEL" -smp 2 -m 256 -nodefaults \
+		-display none -no-reboot -serial stdio \
+		-object memory-backend-memfd,id=ram,size=256M,share=on -machine pc,memory-backend=ram \
+		-chardev "socket,id=vh,path=$sock" -netdev vhost-user,id=net0,chardev=vh,queues=2 \
+		-device "virtio-net-pci,netdev=net0,mq=on,mac=$VM_MAC,romfile=,rx_queue_size=${QSIZE:-1024},tx_queue_size=${QSIZE:-1024}" \
+		-object "memory-backend-file,id=shm,size=$size,mem-path=$region,share=on" \
+		-device ivshmem-plain,memdev=shm,master=on \
+		-kernel "$KERNEL" -initrd "$INITRD" \
+		-append "console=ttyS0 quiet panic=-1 ipv6.disable=1 $(ftmb_run sh -c "$script")" \
+		<"$WORK/$name.in" >"$WORK/$name.log" 2>&1 &
+	PIDS+=($!)
+	eval "PID_$name=$!"
+}
+
+# wait_vm NAME PATTERN [SECONDS]: until the console of VM NAME has a line
+# matching PATTERN (120 s); fails at once if QEMU exits first.
+wait_vm() {
+	local pid i
+	eval "pid=\${PID_$1:-}"
+	for ((i = 0; i < ${3:-120} * 20; i++)); do
+		grep -aq -- "$2" "$WORK/$1.log" 2>/dev/null && return 0
+		running "$pid" || fail "VM $1 ended before printing '$2'"
+		sleep 0.05
+	done
+	fail "timed out waiting for '$2' on VM $1's console"
+}
+
+# vm_stop NAME: asks the guest to stop its middlebox (which prints its
+# summary) and waits for the VM to power off.
+vm_stop() {
+	local hold pid i=0
+	eval "hold=\${HOLD_$1:-} pid=\${PID_$1:-}"
+	[ -n "$pid" ] || return 0
+	echo stop >"$WORK/$1.in"
+	while ((i++ < 600)) && running "$pid"; do
+		sleep 0.05
+	done
+	running "$pid" && fail "VM $1 did not power off within 30 s of being asked to stop"
+	wait "$pid" 2>/dev/null
+	kill "$hold" 2>/dev/null
+	eval "PID_$1="
+}
+
+# write_vm_hostd_conf NAME THREADS: hosts A and B's configuration for a VM
+# instance NAME with primary A and backup B. The replica's ftmb-vhost would
+# serve the same MAC from B's port into the segment; a replica VM needs the
+# checkpoint restore (not here yet), so no replica_middlebox is set.
+write_vm_hostd_conf() {
+	local name=$1 threads=$2
+	cat >"$WORK/hostd.conf" <<CONF
+[hostd]
+heartbeat_interval_ms = 5
+failure_timeout_ms = ${FAILURE_TIMEOUT_MS:-1000}
+
+[peers]
+a = $IP_A:$REPL_PORT
+b = $IP_B:$REPL_PORT
+
+[instance $name]
+primary = a
+backup = b
+on_backup_lost = halt
+replica_vhost = $PWD/$BUILD/ftmb-vhost $EAL_BASE -m 512 --lcores=0@(0-1) --file-prefix=ftmb-$TAG-b-vhost -- --instance name=$name,socket=$(vhost_sock "$name" b),region=$(region "$name" b),queues=$threads,port=[net_af_packet0,iface=ext],mac=$VM_MAC,replay=%LOG% --stats $WORK/vhost-b.json
+CONF
+}
+
+# start_vm_vhost NAME THREADS MODE [KEYS]: ftmb-vhost on host A for a VM,
+# its external port af_packet on A's veth into the segment; in mode ftmb
+# with host B's ftmb-hostd as the backup.
+start_vm_vhost() {
+	local name=$1 threads=$2 mode=$3 keys=${4:-} backup=
+	[ "$mode" = off ] || backup=",backup=$IP_B:$REPL_PORT"
+	start vhost_a "$NS_A" "$BUILD/ftmb-vhost" $EAL_BASE --lcores='0@(0-1)' -m 512 \
+		--file-prefix="ftmb-$TAG-a-vhost-$mode" -- \
+		--instance "name=$name,socket=$(vhost_sock "$name" a),region=$(region "$name" a),queues=$threads,port=[net_af_packet0,iface=ext],mode=$mode,mac=$VM_MAC$backup$keys" \
+		--stats "$WORK/vhost-a.json"
+	wait_for "$WORK/vhost_a.log" "serving" 30
+	[ "$mode" = off ] || wait_for "$WORK/vhost_a.log" "connected to backup" 30
+}
