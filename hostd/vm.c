@@ -148,6 +148,50 @@ static uint64_t member_u64(JsonObject *o, const char *name)
 	return (uint64_t)json_object_get_int_member_with_default(o, name, 0);
 }
 
+struct vm_waiter {
+	int64_t asked_us;
+	vm_ckpt_done_fn done;
+	gpointer data;
+};
+
+static void start_checkpoint(struct vm *vm);
+
+/* Answers the requests made before checkpoint c started (c NULL: all of
+ * them, with error). */
+static void answer_waiters(struct vm *vm, const struct vm_ckpt *c, const char *error)
+{
+	GSList *keep = NULL;
+
+	for (GSList *l = vm->waiters; l; l = l->next) {
+		struct vm_waiter *w = l->data;
+
+		if (c && w->asked_us > vm->sent_us) {
+			keep = g_slist_prepend(keep, w);
+			continue;
+		}
+		w->done(c, error, w->data);
+		g_free(w);
+	}
+	g_slist_free(vm->waiters);
+	vm->waiters = g_slist_reverse(keep);
+}
+
+const char *vm_request_checkpoint(struct vm *vm, vm_ckpt_done_fn done, gpointer data)
+{
+	struct vm_waiter *w;
+
+	if (vm->prot != PROT_ON)
+		return "the VM is not protected right now (see status: vm.protection, last_error)";
+	w = g_new0(struct vm_waiter, 1);
+	w->asked_us = g_get_monotonic_time();
+	w->done = done;
+	w->data = data;
+	vm->waiters = g_slist_append(vm->waiters, w);
+	if (!vm->in_flight)
+		start_checkpoint(vm);
+	return NULL;
+}
+
 static void on_checkpoint(struct qmp *q, JsonNode *ret, const char *error, gpointer data)
 {
 	struct vm *vm = data;
@@ -181,6 +225,16 @@ static void on_checkpoint(struct qmp *q, JsonNode *ret, const char *error, gpoin
 	g_debug("instance %s: checkpoint %" G_GUINT64_FORMAT ": pause %" G_GUINT64_FORMAT
 		" us, %" G_GUINT64_FORMAT " dirty pages, %" G_GUINT64_FORMAT " bytes",
 		vm->inst->name, c.seq, c.pause_us, c.dirty_pages, c.bytes);
+	answer_waiters(vm, &c, NULL);
+	if (vm->waiters)
+		start_checkpoint(vm);
+}
+
+static void start_checkpoint(struct vm *vm)
+{
+	vm->in_flight = TRUE;
+	vm->sent_us = g_get_monotonic_time();
+	qmp_execute(vm->qmp, "x-ftmb-checkpoint", NULL, -1, on_checkpoint, vm);
 }
 
 /* Every interval: the next checkpoint, unless one is still in flight; a
@@ -199,9 +253,7 @@ static gboolean on_tick(gpointer data)
 		}
 		return G_SOURCE_CONTINUE;
 	}
-	vm->in_flight = TRUE;
-	vm->sent_us = now;
-	qmp_execute(vm->qmp, "x-ftmb-checkpoint", NULL, -1, on_checkpoint, vm);
+	start_checkpoint(vm);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -377,6 +429,7 @@ static void unprotect(struct vm *vm, const char *why)
 	vm->prot = PROT_OFF;
 	vm->failures++;
 	set_error(vm, why);
+	answer_waiters(vm, NULL, why);
 	if (vm->tick_tag)
 		g_source_remove(vm->tick_tag);
 	if (vm->stream_tag)

@@ -122,6 +122,20 @@ def run(lab, traffic_s):
     check(stats_b["refused"] == 0 and stats_b["truncated"] == 0,
           f"no checkpoint refused or cut short so far ({stats_b['stored']} stored)")
 
+    # the operator's checkpoint: answered with one taken after the request
+    before = lab.instance("hostA")["vm"]["last_checkpoint"]["seq"]
+    ctl = [f"{lab.build}/ftmbctl", "--socket", f"{lab.work}/hostA.ctl", "checkpoint", "vm1"]
+    out = subprocess.run(ctl + ["--json"], capture_output=True, text=True)
+    a = json.loads(out.stdout) if out.stdout else {}
+    check(out.returncode == 0 and a.get("ok") and a["ckpt_seq"] > before and
+          a["backup"] == "hostB" and a["bytes"] > 0,
+          f"ftmbctl checkpoint vm1: checkpoint {a.get('ckpt_seq')} (status had {before}), "
+          f"paused {a.get('pause_ms')} ms, {a.get('dirty_pages')} dirty pages, answered in "
+          f"{a.get('took_ms')} ms")
+    out = subprocess.run(ctl[:-1] + ["nosuch"], capture_output=True, text=True)
+    check(out.returncode == 1 and "no VM instance nosuch" in out.stderr,
+          f"and refuses an instance it does not run: {out.stderr.strip()}")
+
     # 4: the primary host dies while a checkpoint is on its way (a new
     # generator waits for the replica, which takes over the external link)
     lab.generator("gen2")

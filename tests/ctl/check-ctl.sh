@@ -167,14 +167,17 @@ has unknown.err '^ftmbctl: unknown command "frobnicate" \(ftmbctl --help lists t
 ctl 2 usage migrate nat1
 has usage.err '^ftmbctl: usage: ftmbctl migrate INSTANCE HOST$'
 ctl 1 ckpt checkpoint nat1
-has ckpt.err '^ftmbctl: ftmb-hostd refused checkpoint: unknown cmd: expected status, list or stats$'
-has ckpt.err 'does not implement "checkpoint" yet'
+has ckpt.err '^ftmbctl: ftmb-hostd refused checkpoint: no VM instance nat1 runs on this host as primary \(ftmbctl list\)$'
 ctl 1 ckpt-json checkpoint nat1 --json
-[ "$(py 'j[0]' "$DIR/ckpt-json.out")" = \
-	'{"ok": false, "error": "unknown cmd: expected status, list or stats"}' ] ||
+[ "$(py 'j[0]["ok"], j[0]["error"]' "$DIR/ckpt-json.out")" = \
+	"(False, 'no VM instance nat1 runs on this host as primary (ftmbctl list)')" ] ||
 	fail "checkpoint --json: $(cat "$DIR/ckpt-json.out")"
+ctl 1 fo failover nat1
+has fo.err '^ftmbctl: ftmb-hostd refused failover: unknown cmd: expected status, list, stats or checkpoint$'
+has fo.err 'does not implement "failover" yet'
 echo "errors: unknown instance exit 1, unknown command exit 2, wrong arguments exit 2," \
-	"checkpoint (not served yet) exit 1: $(head -1 "$DIR/ckpt.err")"
+	"checkpoint of an instance that is not a VM here exit 1: $(head -1 "$DIR/ckpt.err");" \
+	"failover (not served yet) exit 1"
 
 # --- not root ----------------------------------------------------------------
 install -m 755 "$CTL" "$DIR/ftmbctl"
@@ -251,7 +254,7 @@ echo "silent daemon: exit 2 after --timeout 1; nonsense: exit 2"
 fake_daemon '{"ok":true,"instance":"nat1","ckpt_seq":42,"pause_ms":1.3,"dirty_pages":812,"bytes":3325952,"took_ms":9.8,"backup":"hb"}'
 ctl 0 op-ckpt checkpoint nat1
 request_is '{"cmd": "checkpoint", "instance": "nat1"}'
-has op-ckpt.out '^checkpoint #42 of nat1: VM paused 1\.3 ms, 812 dirty pages \(3\.2 MiB\), complete at the backup hb 9\.8 ms after the request$'
+has op-ckpt.out '^checkpoint #42 of nat1: VM paused 1\.3 ms, 812 dirty pages \(3\.2 MiB\), streamed to the backup hb; answered 9\.8 ms after the request$'
 fake_daemon '{"ok":true,"instance":"nat1","from":"pa","to":"hb","final_ckpt_seq":43,"downtime_ms":48.2,"took_ms":230.1,"backup":null,"failover":{"reason":"planned (ftmbctl failover)","last_heartbeat_at":null,"detected_at":"2024-01-01T12:00:00.130200Z","detection_ms":null,"replay_file":"/run/ftmb/nat1-7.replay","dump_ms":0.9,"replica_started_at":"2024-01-01T12:00:00.132800Z","replica_start_ms":2.6,"replicas":[{"what":"vhost","pid":4189,"running":true}]}}'
 ctl 0 op-failover failover nat1
 request_is '{"cmd": "failover", "instance": "nat1"}'

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * checkpoint, failover, migrate: one paragraph on what the operation did
- * (answers in hostd/CONTROL.md, "Proposed: operations").
+ * (answers in hostd/CONTROL.md; failover and migrate are proposed there).
  */
 #include "fields.h"
 #include "show.h"
@@ -9,8 +9,8 @@
 void show_checkpoint(JsonObject *answer, FILE *out)
 {
 	fprintf(out,
-		"checkpoint #%s of %s: VM paused %s, %s dirty pages (%s), complete at the backup "
-		"%s %s after the request\n",
+		"checkpoint #%s of %s: VM paused %s, %s dirty pages (%s), streamed to the backup "
+		"%s; answered %s after the request\n",
 		field_text(answer, "ckpt_seq"), field_text(answer, "instance"),
 		field_ms(answer, "pause_ms"), field_text(answer, "dirty_pages"),
 		field_bytes(answer, "bytes"), field_text(answer, "backup"),
