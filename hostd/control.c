@@ -2,11 +2,11 @@
 /*
  * The control socket (protocol in CONTROL.md): a UNIX stream socket, mode
  * 0600, that serves only root (SO_PEERCRED uid 0). Each request is one line
- * of JSON, {"cmd":"status"|"list"|"stats"|"checkpoint"}; each answer is one
- * line of JSON with "ok": true and the data, or "ok": false and "error".
- * Requests are few and small: a client is served synchronously, and its
- * socket blocks for at most a second on write; "checkpoint" waits for QEMU,
- * and the client's next requests wait for its answer.
+ * of JSON, {"cmd":"status"|"list"|"stats"|"checkpoint"|"failover"}; each
+ * answer is one line of JSON with "ok": true and the data, or "ok": false
+ * and "error". Requests are few and small: a client is served synchronously,
+ * and its socket blocks for at most a second on write; "checkpoint" and
+ * "failover" answer once done, and the client's next requests wait.
  */
 #include <errno.h>
 #include <glib-unix.h>
@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "handover.h"
 #include "hostd.h"
 #include "vm.h"
 
@@ -242,6 +243,7 @@ static void add_vm(JsonBuilder *b, const struct vm *vm)
 	add_vm_ckpt(b, "last_checkpoint", &vm->last);
 	add_vm_ckpt(b, "last_full_checkpoint", &vm->last_full);
 	add_string(b, "last_error", vm->last_error);
+	add_string(b, "handed_over_to", vm->handed_to);
 	json_builder_end_object(b);
 	add_time(b, "protected_since", vm->prot == PROT_ON ? vm->protected_since_wall_us : 0);
 	add_time(b, "last_checkpoint_at", vm->last_wall_us);
@@ -521,14 +523,32 @@ static char *answer(struct hostd *h, const char *cmd)
 	return to_line(b);
 }
 
-/* ---- checkpoint: answered once QEMU has taken it ---- */
+/* ---- checkpoint and failover: answered once done ---- */
 
-struct ckpt_request {
+struct request {
 	struct client *cl;
 	char *instance;
 	char *backup;
 	int64_t asked_us;
 };
+
+static struct request *request_new(struct client *cl, const struct instance *inst)
+{
+	struct request *rq = g_new0(struct request, 1);
+
+	rq->cl = cl;
+	rq->instance = g_strdup(inst->name);
+	rq->backup = g_strdup(inst->cfg->backup);
+	rq->asked_us = g_get_monotonic_time();
+	return rq;
+}
+
+static void request_free(struct request *rq)
+{
+	g_free(rq->instance);
+	g_free(rq->backup);
+	g_free(rq);
+}
 
 static gboolean send_line(struct client *cl, char *line)
 {
@@ -538,10 +558,55 @@ static gboolean send_line(struct client *cl, char *line)
 	return ok;
 }
 
+/* Sends the answer of a request the client waited for, and serves the
+ * lines that came meanwhile. */
+static void request_answer(struct request *rq, char *line)
+{
+	struct client *cl = rq->cl;
+
+	cl->busy = FALSE;
+	if (cl->gone || !send_line(cl, line) || !serve_lines(cl))
+		client_free(cl);
+	request_free(rq);
+}
+
+/* The instance a checkpoint or failover request names, or NULL with the
+ * error line in *line. */
+static struct instance *requested_vm(struct client *cl, JsonObject *req, const char *cmd,
+				     char **line)
+{
+	const char *name = json_object_get_string_member_with_default(req, "instance", NULL);
+	struct instance *inst = name ? instance_lookup(cl->ctl->h, name) : NULL;
+	char *msg;
+
+	if (inst && inst->vm)
+		return inst;
+	if (!name)
+		msg = g_strdup_printf("%s needs an instance: {\"cmd\":\"%s\",\"instance\":\"NAME\"}",
+				      cmd, cmd);
+	else
+		msg = g_strdup_printf("no VM instance %s runs on this host as primary (ftmbctl list)",
+				      name);
+	*line = error_line(msg);
+	g_free(msg);
+	return NULL;
+}
+
+/* The error line for a request refused at its start. */
+static char *refused_line(struct request *rq, const char *why)
+{
+	char *msg = g_strdup_printf("instance %s: %s", rq->instance, why);
+	char *line = error_line(msg);
+
+	g_free(msg);
+	request_free(rq);
+	return line;
+}
+
+
 static void on_checkpoint_done(const struct vm_ckpt *c, const char *error, gpointer data)
 {
-	struct ckpt_request *rq = data;
-	struct client *cl = rq->cl;
+	struct request *rq = data;
 	char *line;
 
 	if (c) {
@@ -565,51 +630,73 @@ static void on_checkpoint_done(const struct vm_ckpt *c, const char *error, gpoin
 		line = error_line(why);
 		g_free(why);
 	}
-	cl->busy = FALSE;
-	if (cl->gone || !send_line(cl, line) || !serve_lines(cl))
-		client_free(cl);
-	g_free(rq->instance);
-	g_free(rq->backup);
-	g_free(rq);
+	request_answer(rq, line);
 }
 
 /* Starts a checkpoint request; NULL when the answer will come later,
  * otherwise the error line to send now. */
 static char *start_checkpoint(struct client *cl, JsonObject *req)
 {
-	const char *name = json_object_get_string_member_with_default(req, "instance", NULL);
-	struct instance *inst = name ? instance_lookup(cl->ctl->h, name) : NULL;
-	struct ckpt_request *rq;
+	char *line = NULL;
+	struct instance *inst = requested_vm(cl, req, "checkpoint", &line);
+	struct request *rq;
 	const char *why;
-	char *msg, *line;
 
-	if (!name)
-		return error_line("checkpoint needs an instance: {\"cmd\":\"checkpoint\","
-				  "\"instance\":\"NAME\"}");
-	if (!inst || !inst->vm) {
-		msg = g_strdup_printf("no VM instance %s runs on this host as primary (ftmbctl list)",
-				      name);
-		line = error_line(msg);
-		g_free(msg);
+	if (!inst)
 		return line;
-	}
-	rq = g_new0(struct ckpt_request, 1);
-	rq->cl = cl;
-	rq->instance = g_strdup(name);
-	rq->backup = g_strdup(inst->cfg->backup);
-	rq->asked_us = g_get_monotonic_time();
+	rq = request_new(cl, inst);
 	why = vm_request_checkpoint(inst->vm, on_checkpoint_done, rq);
-	if (!why) {
-		cl->busy = TRUE;
-		return NULL;
+	if (why)
+		return refused_line(rq, why);
+	cl->busy = TRUE;
+	return NULL;
+}
+
+static void on_handover_done(struct instance *inst, const char *error, double paused_ms,
+			     gpointer data)
+{
+	struct request *rq = data;
+	char *line;
+
+	if (!error) {
+		JsonBuilder *b = json_builder_new();
+
+		json_builder_begin_object(b);
+		add_bool(b, "ok", TRUE);
+		add_string(b, "instance", rq->instance);
+		add_string(b, "from", inst->h->cfg->name);
+		add_string(b, "to", rq->backup);
+		json_builder_set_member_name(b, "paused_ms");
+		json_builder_add_double_value(b, paused_ms);
+		add_ms(b, "took_ms", rq->asked_us, g_get_monotonic_time());
+		json_builder_end_object(b);
+		line = to_line(b);
+	} else {
+		char *why = g_strdup_printf("instance %s: not handed over: %s", rq->instance, error);
+
+		line = error_line(why);
+		g_free(why);
 	}
-	msg = g_strdup_printf("instance %s: %s", name, why);
-	line = error_line(msg);
-	g_free(msg);
-	g_free(rq->instance);
-	g_free(rq->backup);
-	g_free(rq);
-	return line;
+	request_answer(rq, line);
+}
+
+/* Starts a planned failover; NULL when the answer will come later,
+ * otherwise the error line to send now. */
+static char *start_failover(struct client *cl, JsonObject *req)
+{
+	char *line = NULL;
+	struct instance *inst = requested_vm(cl, req, "failover", &line);
+	struct request *rq;
+	const char *why;
+
+	if (!inst)
+		return line;
+	rq = request_new(cl, inst);
+	why = handover_start(inst, on_handover_done, rq);
+	if (why)
+		return refused_line(rq, why);
+	cl->busy = TRUE;
+	return NULL;
 }
 
 /* The answer line to a request, or NULL if it comes later. */
@@ -625,8 +712,10 @@ static char *serve(struct client *cl, const char *line)
 		out = answer(cl->ctl->h, cmd);
 	else if (!strcmp(cmd, "checkpoint"))
 		out = start_checkpoint(cl, req);
+	else if (!strcmp(cmd, "failover"))
+		out = start_failover(cl, req);
 	else
-		out = error_line("unknown cmd: expected status, list, stats or checkpoint");
+		out = error_line("unknown cmd: expected status, list, stats, checkpoint or failover");
 	if (req)
 		json_object_unref(req);
 	return out;

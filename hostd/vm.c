@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "handover.h"
 #include "hostd.h"
 #include "qmp.h"
 #include "vm.h"
@@ -192,6 +193,31 @@ const char *vm_request_checkpoint(struct vm *vm, vm_ckpt_done_fn done, gpointer 
 	return NULL;
 }
 
+static gboolean on_tick(gpointer data);
+
+void vm_suspend_checkpoints(struct vm *vm)
+{
+	if (vm->tick_tag)
+		g_source_remove(vm->tick_tag);
+	vm->tick_tag = 0;
+}
+
+void vm_resume_checkpoints(struct vm *vm)
+{
+	if (vm->prot == PROT_ON && !vm->tick_tag)
+		vm->tick_tag = g_timeout_add_full(G_PRIORITY_HIGH,
+						  vm->inst->cfg->vm.checkpoint_interval_ms, on_tick,
+						  vm, NULL);
+}
+
+void vm_hand_over(struct vm *vm, const char *to)
+{
+	vm->handed_to = g_strdup(to);
+	unprotect(vm, "the instance was handed over to its backup");
+	if (vm->pid)
+		kill(vm->pid, SIGKILL);
+}
+
 static void on_checkpoint(struct qmp *q, JsonNode *ret, const char *error, gpointer data)
 {
 	struct vm *vm = data;
@@ -295,8 +321,7 @@ static void on_ftmb_start(struct qmp *q, JsonNode *ret, const char *error, gpoin
 	vm->protected_since_wall_us = g_get_real_time();
 	vm->stream_tag = g_unix_fd_add(vm->stream_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stream_event,
 				       vm);
-	vm->tick_tag = g_timeout_add_full(G_PRIORITY_HIGH, vm->inst->cfg->vm.checkpoint_interval_ms,
-					  on_tick, vm, NULL);
+	vm_resume_checkpoints(vm);
 	g_message("instance %s: checkpoints to backup %s every %u ms", vm->inst->name,
 		  vm->inst->cfg->backup, vm->inst->cfg->vm.checkpoint_interval_ms);
 }
@@ -442,7 +467,7 @@ static void unprotect(struct vm *vm, const char *why)
 	vm->stream_fd = -1;
 	if (vm->state == VM_RUNNING) /* QEMU waits for the frame in flight: the socket is gone */
 		qmp_execute(vm->qmp, "x-ftmb-stop", NULL, -1, NULL, NULL);
-	if (vm->inst->h->leaving || vm->state != VM_RUNNING) {
+	if (vm->inst->h->leaving || vm->state != VM_RUNNING || vm->handed_to) {
 		g_message("instance %s: checkpoints stop: %s", vm->inst->name, why);
 		return;
 	}
@@ -504,7 +529,10 @@ static void on_qemu_exit(GPid pid, gint status, gpointer data)
 
 	vm->state = VM_EXITED;
 	vm->exit_status = status;
-	if (!g_spawn_check_wait_status(status, &error) || !vm->inst->h->leaving)
+	if (vm->handed_to)
+		g_message("instance %s: QEMU (pid %d) killed: the instance runs on %s now",
+			  vm->inst->name, pid, vm->handed_to);
+	else if (!g_spawn_check_wait_status(status, &error) || !vm->inst->h->leaving)
 		g_warning("instance %s: QEMU (pid %d) exited: %s; see %s", vm->inst->name, pid,
 			  error ? error->message : "status 0", vm->log_path);
 	g_clear_error(&error);
@@ -632,6 +660,8 @@ static void vm_free(struct vm *vm)
 		g_source_remove(vm->wait_tag);
 	if (vm->retry_tag)
 		g_source_remove(vm->retry_tag);
+	if (vm->handover)
+		handover_abort(vm->handover, "ftmb-hostd is stopping");
 	unprotect(vm, "ftmb-hostd is stopping");
 	if (vm->child_tag)
 		g_source_remove(vm->child_tag);
@@ -645,6 +675,7 @@ static void vm_free(struct vm *vm)
 	g_free(vm->serial_path);
 	g_free(vm->log_path);
 	g_free(vm->last_error);
+	g_free(vm->handed_to);
 	g_free(vm);
 }
 

@@ -99,6 +99,8 @@ struct vm {
 	struct vm_ckpt recent[VM_RECENT];
 	char *last_error;
 	GSList *waiters; /* struct vm_waiter: operators' checkpoint requests */
+	struct handover *handover; /* a planned failover under way (handover.h) */
+	char *handed_to;	   /* the backup it was handed over to: QEMU is gone */
 };
 
 /* Starts the VM of every VM instance this host is primary for. */
@@ -108,6 +110,15 @@ void vm_start_all(struct hostd *h);
  * is called later, from the main loop. Returns NULL, or why the request is
  * refused (done is then never called). */
 const char *vm_request_checkpoint(struct vm *vm, vm_ckpt_done_fn done, gpointer data);
+
+/* Planned failover (handover.h): the checkpoint timer stops (a checkpoint
+ * in flight still completes) and starts again. */
+void vm_suspend_checkpoints(struct vm *vm);
+void vm_resume_checkpoints(struct vm *vm);
+
+/* The backup has taken the instance over: QEMU is killed, and this VM is
+ * never protected or started again here. */
+void vm_hand_over(struct vm *vm, const char *to);
 
 /* Stops checkpoints and the VMs (hostd is stopping). */
 void vm_stop_all(struct hostd *h);
