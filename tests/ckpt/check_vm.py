@@ -21,16 +21,14 @@ Checks, while traffic runs and after:
      those of the checkpoint.
 """
 
-import argparse
 import json
 import os
 import signal
 import struct
 import subprocess
-import sys
 import time
 
-from vmlab import FRAME_BYTES, Fail, Lab, say
+from vmlab import FRAME_BYTES, Fail, lab_main, say
 
 
 def check(cond, msg):
@@ -205,29 +203,7 @@ def run(lab, traffic_s):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--build", default="build")
-    ap.add_argument("--qemu", required=True)
-    ap.add_argument("--kernel", required=True)
-    ap.add_argument("--initrd", required=True)
-    ap.add_argument("--traffic-s", type=int, default=15)
-    ap.add_argument("--keep", action="store_true")
-    a = ap.parse_args()
-    script = ("i=0; while :; do i=$((i+1)); echo TICK $i; sleep 0.2; done & "
-              "exec ftmb-monitor --threads 1 --io afpacket:eth0").replace(" ", "%20")
-    append = f"console=ttyS0 quiet panic=-1 ipv6.disable=1 ftmb.run=sh,-c,{script}"
-    lab = Lab("check-vm", os.path.abspath(a.build), a.qemu, a.kernel, a.initrd, append)
-    ok = False
-    try:
-        run(lab, a.traffic_s)
-        ok = True
-    except Exception as e:  # noqa: BLE001 - any failure gets the logs
-        say("check-vm", f"FAIL: {e.__class__.__name__ if not isinstance(e, Fail) else ''}"
-            f"{' ' if not isinstance(e, Fail) else ''}{e}")
-        lab.dump_logs()
-    finally:
-        lab.stop(keep=a.keep or not ok and bool(os.environ.get("KEEP")))
-    sys.exit(0 if ok else 1)
+    lab_main("check-vm", __doc__, run, options=[("--traffic-s", 15)])
 
 
 if __name__ == "__main__":
