@@ -26,6 +26,17 @@
  *   one pass over the queues, so a thread that migrates between CPUs could
  *   hand it number k+1 before k. Each worker is pinned to the CPUs whose
  *   XPS map is its own TX queue.
+ * - A thread's outputs leave in the order it sent them: ftmb-vhost stops
+ *   an instance whose thread hands it an output numbered below one it has
+ *   seen. A qdisc need not keep that order: Debian's default, fq_codel,
+ *   keeps a queue per flow and serves the flows in turn, so once a backlog
+ *   builds up (the TX ring full while ftmb-vhost takes no outputs: a busy
+ *   host, the device stopped and restarted around each checkpoint) a
+ *   frame of one flow overtakes earlier frames of others, and CoDel may
+ *   drop frames that waited too long, unseen by the sender. The sockets
+ *   bypass the qdisc (PACKET_QDISC_BYPASS): a frame goes straight to the
+ *   driver, and a full ring fails the send (ENOBUFS), so that afp_tx waits
+ *   with that very frame and the ones behind it.
  * - A tagged frame fits. The kernel refuses (EMSGSIZE) to send a frame
  *   longer than the MTU plus the Ethernet header, and the output tag makes
  *   a full-size frame longer: the MTU is raised, once at start, to leave
@@ -116,6 +127,7 @@ static int open_queue(struct afp *a, struct afp_queue *q, uint32_t idx)
 		setsockopt(q->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 	if (filter_queue(q->fd, idx) < 0 ||
 	    setsockopt(q->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0 ||
+	    setsockopt(q->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0 ||
 	    bind(q->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
 	    setsockopt(q->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0)
 		return -errno;

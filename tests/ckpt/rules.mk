@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # VM checkpoints end to end: unit tests of the pieces (the cut slot, the
 # COMMITTED frame, mode checkpoint's hold logic, the QEMU command line, the
-# backup's commits), the integration check with two ftmb-hostd and a VM
-# under TCG, and `make bench-checkpoint` (not in make check).
+# backup's commits), the guest driver's TX order, the integration check
+# with two ftmb-hostd and a VM under TCG, and `make bench-checkpoint` (not in make check).
 
 CKPT_TESTS := test_cut test_committed test_hold test_vm_cmdline test_commit
 UNIT_TESTS += $(CKPT_TESTS:%=$(BUILD)/tests/ckpt/%)
@@ -26,11 +26,19 @@ $(SAN)/tests/ckpt/$(1): $(SAN)/tests/ckpt/$(1).o $(CKPT_LINK_$(1):%=$(SAN)/%) $(
 endef
 $(foreach t,$(CKPT_TESTS),$(eval $(call CKPT_TEST_RULES,$(t))))
 
+# The guest's AF_PACKET driver keeps a thread's frames in order through a
+# qdisc that would reorder them (check-txorder.sh).
+CFLAGS_tests/ckpt/afp_order.c = -Iguest-shim/examples
+$(BUILD)/tests/ckpt/afp-order: $(BUILD)/tests/ckpt/afp_order.o \
+		$(BUILD)/guest-shim/examples/pktio_afpacket.o
+	$(CC) -o $@ $^
+
 CKPT_VM_DEPS = $(BUILD)/qemu-system-x86_64 $(BUILD)/ftmb-hostd $(BUILD)/ftmb-vhost \
 	$(BUILD)/ftmb-traffic $(BUILD)/ftmb-verify $(GUEST_BINS) $(BUILD)/ftmb-monitor \
 	$(BUILD)/tests/vhost/test-ext
-CHECKS += tests/ckpt/check-hostproc.sh tests/ckpt/check-vm.sh tests/ckpt/check-handover.sh
-CHECK_DEPS += $(CKPT_VM_DEPS)
+CHECKS += tests/ckpt/check-txorder.sh tests/ckpt/check-hostproc.sh tests/ckpt/check-vm.sh \
+	tests/ckpt/check-handover.sh
+CHECK_DEPS += $(CKPT_VM_DEPS) $(BUILD)/tests/ckpt/afp-order
 
 bench-checkpoint: $(CKPT_VM_DEPS)
 	@tests/ckpt/bench-checkpoint.sh
