@@ -43,31 +43,36 @@ expect() {
 	fi
 }
 
-# The recorded run: every step at its place, the figures of the last line.
+# The recorded run (KEEP=1 make demo, its records and the replica's trace
+# trimmed to the failure): every step at its place, the figures of the last line.
 PLOT_ARG="--plot $TMP/plot.png" run good
 PLOT_ARG=
-expect good 0 "demo verdict=consistent detect_ms=0.8 restore_ms=1618.6 replay_ms=234.5 first_output_ms=1935.0" \
+expect good 0 "demo verdict=consistent detect_ms=0.8 restore_ms=1456.6 replay_ms=107.7 first_output_ms=1571.7" \
 	"the recorded run's last line"
 [ "$(tail -1 "$TMP/good.out" | cut -c1-5)" = "demo " ] && ok "it is the last line" ||
 	bad "the verdict is not the last line"
-python3 - "$TMP/good.out" <<'PY' && ok "the timeline lists failure, detection, restore, replay and first output in time order" || bad "timeline order"
+python3 - "$TMP/good.out" <<'PY' && ok "the timeline lists failure, detection, restore, replay and first output, in time order" || bad "timeline order"
 import re, sys
 steps = [(float(m.group(1)), m.group(2)) for m in
          (re.match(r"\s+(-?[0-9.]+)\s+([A-Z ]+):", l) for l in open(sys.argv[1])) if m]
 names = [s[1] for s in steps]
 print("    | steps:", ", ".join(f"{n} {t:.1f}" for t, n in steps))
-assert names == ["FAILURE", "DETECTED", "RESTORE", "RESTORED", "REPLAY", "LIVE", "REPLAYED",
-                 "FIRST OUTPUT"], names
+# (QEMU's guest may connect before hostd hears QMP's answer to cont:
+# RESTORED can follow REPLAY.)
+assert sorted(names) == sorted(["FAILURE", "DETECTED", "RESTORE", "RESTORED", "REPLAY", "LIVE",
+                                "REPLAYED", "FIRST OUTPUT"]), names
 assert [t for t, _ in steps] == sorted(t for t, _ in steps)
+assert names[:3] == ["FAILURE", "DETECTED", "RESTORE"] and names[-1] == "FIRST OUTPUT", names
 PY
-grep -q "prefilled 73.6 MiB of RAM and region in 116.447 ms" "$TMP/good.out" &&
-	grep -q "(23 of 23 inputs, 16 PAL records logged)" "$TMP/good.out" &&
-	grep -q "(16 outputs the primary had released suppressed)" "$TMP/good.out" &&
-	ok "restore breakdown and replay counts from hostd's and ftmb-vhost's evidence" ||
+grep -q "prefill 124.218, vhost 290.291, load 1019.812, cont 22.248 ms" "$TMP/good.out" &&
+	grep -q "(19 of 19 inputs, 18 PAL records logged)" "$TMP/good.out" &&
+	grep -q "(19 outputs the primary had released suppressed)" "$TMP/good.out" &&
+	grep -q "^ *1571.6 .*released its first output (its trace)" "$TMP/good.out" &&
+	ok "restore breakdown, replay counts and first release from hostd's and ftmb-vhost's evidence" ||
 	bad "restore breakdown or replay counts missing"
 grep -E "^  (before the failure|after the replica went live)" "$TMP/good.out" | sed 's/^/    | /'
-grep -q "before the failure (primary, host A) *241 packets  p50    15.37 ms" "$TMP/good.out" &&
-	ok "latency before the failure from the (trimmed) records: 241 packets, p50 15.37 ms" || bad "latency before the failure"
+grep -q "before the failure (primary, host A) *184 packets  p50     2.13 ms" "$TMP/good.out" &&
+	ok "latency before the failure from the (trimmed) records: 184 packets, p50 2.13 ms" || bad "latency before the failure"
 [ "$(head -c 4 "$TMP/plot.png" | od -An -c | tr -d ' ')" = "211PNG" ] &&
 	ok "the plot is a PNG ($(stat -c %s "$TMP/plot.png") bytes)" || bad "no PNG plot"
 
@@ -75,13 +80,15 @@ grep -q "before the failure (primary, host A) *241 packets  p50    15.37 ms" "$T
 # replica's first output remapped.
 run violation "import shutil; shutil.copy(d + '/verify-violation.json', d + '/verify.json'); open(d + '/verify.rc', 'w').write('1')"
 expect violation 1 "demo verdict=VIOLATION detect_ms=0.8" "negative control: a remapped flow"
-expect violation 1 "VIOLATION (mapping-changed): flow 7 changed its mapping" \
+expect violation 1 "VIOLATION (mapping-changed): flow 15 changed its mapping" \
 	"negative control: the verifier's reason is shown"
 
 # Evidence that does not show a recovery is refused with a reason.
 run nofailover "p = d + '/status-b.json'; j = json.load(open(p)); j['instances'][0]['failover'] = None; json.dump(j, open(p, 'w'))"
 expect nofailover 2 "host B did not fail instance vm1 over" "no failover in host B's status"
-run noreplay "p = d + '/replica-vhost.json'; j = json.load(open(p)); r = j['instances'][0]['replay']; r['at_mono_ns']['live'] = r['at_mono_ns']['complete'] = 0; json.dump(j, open(p, 'w'))"
+run notimeline "p = d + '/status-b.json'; j = json.load(open(p)); del j['instances'][0]['failover']['at_mono_ns']; json.dump(j, open(p, 'w'))"
+expect notimeline 2 "host B's failover has no timeline (failover.at_mono_ns)" "a hostd without the failover's timeline"
+run noreplay "p = d + '/vhost-b.json'; j = json.load(open(p)); r = j['instances'][0]['replay']; r['at_mono_ns']['live'] = r['at_mono_ns']['complete'] = 0; json.dump(j, open(p, 'w'))"
 expect noreplay 2 "the replica did not finish its replay" "a replay that never finished"
 run nooutput "p = d + '/records.txt'; ls = open(p).readlines(); open(p, 'w').writelines(l for l in ls if l.startswith('#') or float(l.split()[0]) < 0)"
 expect nooutput 2 "the sink received nothing from the replica" "no output from the replica"

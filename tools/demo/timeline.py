@@ -5,23 +5,24 @@
   timeline.py --evidence DIR [--plot PNG]
 
 DIR holds what demo.sh collected:
-  kill                "MONO_NS WALL_NS PIDS GONE_NS" (tests/hostproc/kill_host.py)
-  status-b.json       host B's `ftmbctl --json status` after the failover
-  replica-vhost.json  the replica ftmb-vhost's --stats (its replay timeline)
-  records.txt         `ftmb-records --t0-ns MONO_NS sink.rec`: the sink's records
-  verify.json         `ftmb-verify --mb nat --json sink.rec`, verify.rc its exit status
-  traffic.json        ftmb-traffic's report (sent, received)
+  kill           "MONO_NS WALL_NS PIDS GONE_NS" (tests/hostproc/kill_host.py)
+  status-b.json  host B's `ftmbctl --json status` after the failover
+                 (failover.at_mono_ns: detection and the restore's steps)
+  vhost-b.json   the replica ftmb-vhost's --stats (replay.at_mono_ns)
+  replica.trace  the replica ftmb-vhost's release trace (its first release)
+  records.txt    `ftmb-records --t0-ns MONO_NS sink.rec`: the sink's records
+  verify.json    `ftmb-verify --mb nat --json sink.rec`, verify.rc its exit status
+  traffic.json   ftmb-traffic's report (sent, received)
 
-Times are put on one axis, milliseconds from the kill: hostd reports
-wall-clock times (CLOCK_REALTIME), ftmb-vhost and the sink CLOCK_MONOTONIC;
-the kill was taken on both. Prints the timeline, the verdict, latency
-before and after, writes the plot with gnuplot, and ends with
+Every time is on CLOCK_MONOTONIC (hostd's, ftmb-vhost's and the sink's
+clock), shown in milliseconds from the kill. Prints the timeline, the
+verdict, latency before and after, writes the plot with gnuplot, and ends
+with
   demo verdict=<consistent|VIOLATION> detect_ms=A restore_ms=B replay_ms=C first_output_ms=D
 Exit status: 0 consistent, 1 VIOLATION, 2 evidence missing or unreadable.
 """
 
 import argparse
-import datetime
 import json
 import os
 import subprocess
@@ -40,13 +41,6 @@ def load_json(path):
         raise Missing(f"cannot read {path}: {e}") from e
 
 
-def wall_ns(iso):
-    """hostd's ISO 8601 UTC time ("2024-01-01T12:00:00.130200Z") in ns."""
-    t = datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ")
-    t = t.replace(tzinfo=datetime.timezone.utc)
-    return int(t.timestamp()) * 1_000_000_000 + t.microsecond * 1000
-
-
 def pct(values, p):
     s = sorted(values)
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] if s else None
@@ -56,10 +50,10 @@ class Evidence:
     def __init__(self, d):
         try:
             with open(os.path.join(d, "kill")) as f:
-                mono, wall, pids, gone = (int(x) for x in f.read().split())
+                mono, _, pids, gone = (int(x) for x in f.read().split())
         except (OSError, ValueError) as e:
             raise Missing(f"no kill time in {d}/kill: {e}") from e
-        self.kill_mono, self.kill_wall, self.killed, self.gone = mono, wall, pids, gone
+        self.kill_mono, self.killed, self.gone = mono, pids, gone
         status = load_json(os.path.join(d, "status-b.json"))
         insts = status.get("instances") or []
         if not insts:
@@ -73,11 +67,14 @@ class Evidence:
         self.restore = self.failover.get("restore")
         if not self.restore:
             raise Missing("host B's failover has no VM restore (failover.restore)")
-        vh = load_json(os.path.join(d, "replica-vhost.json")).get("instances") or []
+        if not self.failover.get("at_mono_ns"):
+            raise Missing("host B's failover has no timeline (failover.at_mono_ns)")
+        vh = load_json(os.path.join(d, "vhost-b.json")).get("instances") or []
         if not vh or not vh[0].get("replay"):
             raise Missing("the replica ftmb-vhost's statistics have no replay")
         self.replica = vh[0]
         self.replay = vh[0]["replay"]
+        self.first_release = self.read_first_release(os.path.join(d, "replica.trace"))
         self.records = self.read_records(os.path.join(d, "records.txt"))
         self.verify = load_json(os.path.join(d, "verify.json"))
         try:
@@ -87,6 +84,16 @@ class Evidence:
             raise Missing(f"no exit status of ftmb-verify in {d}/verify.rc: {e}") from e
         path = os.path.join(d, "traffic.json")
         self.traffic = load_json(path) if os.path.exists(path) else None
+
+    @staticmethod
+    def read_first_release(path):
+        """The replica's first released output (MONO_NS of its trace's
+        first "rel" line: vhost-backend/trace.h), or None."""
+        try:
+            with open(path) as f:
+                return min((int(l.split()[1]) for l in f if l.startswith("rel ")), default=None)
+        except (OSError, ValueError, IndexError) as e:
+            raise Missing(f"cannot read the replica's release trace {path}: {e}") from e
 
     @staticmethod
     def read_records(path):
@@ -105,9 +112,6 @@ class Evidence:
             raise Missing(f"the sink recorded nothing ({path})")
         return out
 
-    def wall_ms(self, iso):
-        return (wall_ns(iso) - self.kill_wall) / 1e6 if iso else None
-
     def mono_ms(self, ns):
         return (ns - self.kill_mono) / 1e6 if ns else None
 
@@ -117,18 +121,14 @@ class Timeline:
 
     def __init__(self, ev):
         fo, rs, at = ev.failover, ev.restore, ev.replay["at_mono_ns"]
-        self.last_heartbeat = ev.wall_ms(fo.get("last_heartbeat_at"))
-        self.detected = ev.wall_ms(fo.get("detected_at"))
-        if self.detected is None:
-            raise Missing("host B's failover has no detected_at")
+        self.hostd = {k: ev.mono_ms(v) for k, v in fo["at_mono_ns"].items()}
+        self.detected = self.hostd.get("detected")
+        self.restored = self.hostd.get("running")
+        if self.detected is None or self.restored is None or rs.get("restore_ms") is None:
+            raise Missing("host B's failover timeline lacks the detection or the restore's end")
         self.detection_after_hb = fo.get("detection_ms")
-        # replica_started_at is when the restored VM ran (vm_restore.h);
-        # the restore took restore_ms up to then.
-        self.restored = ev.wall_ms(fo.get("replica_started_at"))
-        if self.restored is None or rs.get("restore_ms") is None:
-            raise Missing("host B's failover has no restore end (replica_started_at, restore_ms)")
         self.restore_ms = rs["restore_ms"]
-        self.restore_start = self.restored - self.restore_ms
+        self.first_release = ev.mono_ms(ev.first_release)
         self.replay = {k: ev.mono_ms(at.get(k)) for k in
                        ("begin", "connected", "first_fed", "port_up", "live", "complete")}
         rp = ev.replay
@@ -173,29 +173,34 @@ def fmt(ms):
 
 
 def print_timeline(ev, tl):
-    """The steps in the order they happened (each on its own clock, put on
-    the kill's axis); a step the evidence lacks is listed last with "-"."""
+    """The steps in the order they happened; a step the evidence lacks is
+    listed last with "-"."""
     rs, fo, r = ev.restore, ev.failover, tl.replay
     rec = tl.first_output_rec
+    h = tl.hostd
     steps = [
-        (tl.last_heartbeat, "", "last heartbeat host B received from host A"),
+        (h.get("last_heartbeat"), "", "last heartbeat host B received from host A"),
         (0.0, "FAILURE", f"host A killed ({ev.killed} processes, SIGKILL at once; all gone "
                          f"{(ev.gone - ev.kill_mono) / 1e6:.1f} ms later)"),
         (tl.detected, "DETECTED", f"by host B: {fo.get('reason')} "
                                   f"({tl.detection_after_hb} ms after the last heartbeat)"),
-        (tl.restore_start, "RESTORE", f"checkpoint {rs.get('ckpt_seq')} (epoch "
-                                      f"{rs.get('epoch')}); log dumped in {fo.get('dump_ms')} ms"),
-        (tl.restore_start + (rs.get("prefill_ms") or 0), "",
-         f"prefilled {(rs.get('prefill_bytes') or 0) / 2**20:.1f} MiB of RAM and region in "
-         f"{rs.get('prefill_ms')} ms; replica ftmb-vhost starts"),
-        (r["begin"], "", f"replica ftmb-vhost attached to the restored region, its cut checked, "
-                         f"the log after it loaded ({rs.get('vhost_ready_ms')} ms after the "
-                         f"prefill)"),
-        (r["port_up"], "", "replica ftmb-vhost's external port up (not yet releasing)"),
-        (tl.restored - (rs.get("cont_ms") or 0), "",
-         f"QEMU loaded the checkpoint's rest ({(rs.get('stream_bytes') or 0) / 2**10:.0f} KiB) "
-         f"in {rs.get('load_ms')} ms"),
-        (tl.restored, "RESTORED", f"the VM runs on host B ({tl.restore_ms:.1f} ms restoring; "
+        (h.get("dumped"), "", "host B dumped the log after the last committed cut"),
+        (h.get("restore_start"), "RESTORE", f"from checkpoint {rs.get('ckpt_seq')} (epoch "
+                                            f"{rs.get('epoch')})"),
+        (h.get("prefilled"), "", f"prefilled {(rs.get('prefill_bytes') or 0) / 2**20:.1f} MiB of "
+                                 f"RAM and region ({rs.get('prefill_ms')} ms); the replica "
+                                 f"ftmb-vhost starts"),
+        (r["begin"], "", "replica ftmb-vhost attached to the restored region, checked its cut, "
+                         "loaded the log after it"),
+        (h.get("vhost_ready"), "", f"replica ftmb-vhost ready ({rs.get('vhost_ready_ms')} ms); "
+                                   f"QEMU starts with -incoming"),
+        (r["port_up"], "", "replica ftmb-vhost's external port up (nothing released yet)"),
+        (h.get("loaded"), "", f"QEMU loaded the checkpoint's rest "
+                              f"({(rs.get('stream_bytes') or 0) / 2**10:.0f} KiB) in "
+                              f"{rs.get('load_ms')} ms"),
+        (tl.restored, "RESTORED", f"the VM runs on host B ({tl.restore_ms:.1f} ms restoring: "
+                                  f"prefill {rs.get('prefill_ms')}, vhost "
+                                  f"{rs.get('vhost_ready_ms')}, load {rs.get('load_ms')}, "
                                   f"cont {rs.get('cont_ms')} ms)"),
         (r["connected"], "", "the restored guest's virtio-net connected"),
         (r["first_fed"], "REPLAY", f"first logged input after the cut fed to the guest "
@@ -203,6 +208,7 @@ def print_timeline(ev, tl):
                                    f"{tl.records_logged} PAL records logged)"),
         (r["live"], "LIVE", f"every logged input fed; replica live, MAC announced "
                             f"({tl.suppressed} outputs the primary had released suppressed)"),
+        (tl.first_release, "", "the replica ftmb-vhost released its first output (its trace)"),
         (r["complete"], "REPLAYED", f"every logged input and PAL record reproduced "
                                     f"({tl.divergences} divergences): replay took "
                                     f"{tl.replay_ms:.1f} ms"),
