@@ -11,11 +11,17 @@
 #   2. ftmb-traffic on the segment sends FLOWS flows at RATE packets/s to
 #      the VM's MAC; the NAT translates their source and sends them back to
 #      the generator, which records every frame it receives (--record);
+#      TCP_LEAD_S before the kill the client starts downloading a file of
+#      TCP_MB MiB (0: none) over HTTP from a server on the generator's
+#      port, through the NAT:
+#        client C 10.77.0.2 --(default route via 10.77.0.1)--> NAT VM
+#            --(source 192.0.2.1:PORT)--> server 203.0.113.2:8080
 #   3. KILL_AFTER_S seconds in, host A dies: every process of its namespace,
 #      QEMU included, gets SIGKILL at once (tests/hostproc/kill_host.py);
 #   4. host B's ftmb-hostd detects it, restores the last committed
 #      checkpoint, its replica ftmb-vhost replays the log after the cut into
-#      the restored guest and goes live; the traffic goes on to the replica;
+#      the restored guest and goes live; the traffic goes on to the replica,
+#      and the download completes with the server's SHA-256;
 #   5. timeline.py prints the recovery timeline from the evidence (host B's
 #      `ftmbctl status --json`, the replica ftmb-vhost's statistics, the
 #      sink's records), the verdict of `ftmb-verify --mb nat`, latency
@@ -36,6 +42,12 @@ DURATION_S=${DURATION_S:-12}
 KILL_AFTER_S=${KILL_AFTER_S:-4}
 CKPT_MS=${CKPT_MS:-50}
 EXT_IP=192.0.2.1
+TCP_MB=${TCP_MB:-24}
+TCP_LEAD_S=${TCP_LEAD_S:-2}
+CLIENT_IP=10.77.0.2
+GW_IP=10.77.0.1
+SERVER_IP=203.0.113.2
+HTTP_PORT=8080
 NAT_IDLE_MS=600000
 PLOT=${PLOT:-$PWD/$BUILD/demo-latency.png}
 T0=$(date +%s%N)
@@ -43,7 +55,7 @@ T0=$(date +%s%N)
 # Every name lives in $WORK or carries $TAG; lib.sh's cleanup removes the
 # namespaces and what ran in them, teardown_segment the VM's files too.
 cleanup() {
-	teardown_segment
+	teardown_segment 2>/dev/null # and bash's notices of the jobs it kills
 	[ -n "${KEEP:-}" ] && echo "demo: kept $WORK" || rm -rf "$WORK"
 }
 
@@ -74,7 +86,7 @@ start_protected_vm() {
 	gen_mac=$(ip netns exec "$NS_T" cat /sys/class/net/gen/address)
 	stage "host A: ftmb-vhost, ftmb-hostd; the NAT VM boots (${ACCEL%%,*}, $THREADS vCPUs, 256 MiB, checkpoints every $CKPT_MS ms to host B)"
 	start_vm_primary "$(ftmb_run ftmb-nat --threads $THREADS --io afpacket:eth0 --external-ip $EXT_IP \
-		--next-hop-mac "$gen_mac" --idle-ms $NAT_IDLE_MS)" "ftmb-nat: running $THREADS threads"
+		--gateway-ip $GW_IP --next-hop-mac "$gen_mac" --idle-ms $NAT_IDLE_MS)" "ftmb-nat: running $THREADS threads"
 	stage "host A: ftmb-nat runs in the VM"
 	for ((i = 0; i < 600; i++)); do
 		epoch=$(committed_epoch)
@@ -101,14 +113,66 @@ start_traffic() {
 	stage "traffic: $FLOWS flows at $RATE packets/s from the segment through the NAT VM for $DURATION_S s"
 }
 
-# kill_host_a: every process of host A's namespace at once (lib.sh); the
-# group's stderr takes bash's notices of its jobs killed.
+# setup_download: the client's address and route through the NAT; the
+# HTTP server on the generator's port (the NAT's next hop) with a file of
+# random bytes.
+setup_download() {
+	local i
+	[ "$TCP_MB" -gt 0 ] || return 0
+	ip -n "$NS_C" addr add $CLIENT_IP/24 dev eth0
+	ip -n "$NS_C" route add default via $GW_IP
+	ip -n "$NS_T" addr add $SERVER_IP/24 dev gen
+	ip -n "$NS_T" route add $EXT_IP/32 dev gen
+	mkdir "$WORK/www"
+	head -c "${TCP_MB}M" /dev/urandom >"$WORK/www/blob"
+	start server "$NS_T" python3 -m http.server --bind $SERVER_IP --directory "$WORK/www" $HTTP_PORT
+	for ((i = 0; i < 100; i++)); do
+		ip netns exec "$NS_T" ss -Hltn "sport = :$HTTP_PORT" | grep -q . && return 0
+		sleep 0.1
+	done
+	die "the HTTP server did not start" "see $WORK/server.log (rerun with KEEP=1)"
+}
+
+# start_download: the client's download, in the background.
+start_download() {
+	ip netns exec "$NS_C" curl -sS --max-time 300 -o "$WORK/got" \
+		-w '%{http_code} %{size_download} %{time_total} %{local_ip}:%{local_port}\n' \
+		"http://$SERVER_IP:$HTTP_PORT/blob" >"$WORK/curl.out" 2>"$WORK/curl.log" &
+	PIDS+=($!)
+	PID_curl=$!
+	stage "TCP: the client downloads $TCP_MB MiB over HTTP from the server, through the NAT VM"
+}
+
+# finish_download: the download must complete, intact, as one connection
+# from the NAT's external address (under another mapping the server's TCP
+# would have answered with a reset).
+finish_download() {
+	local code size secs local want got
+	[ "$TCP_MB" -gt 0 ] || return 0
+	wait "$PID_curl" || die "the download failed across the failover: $(cat "$WORK/curl.log")" \
+		"see $WORK/curl.log and $WORK/server.log (rerun with KEEP=1)"
+	PID_curl=
+	read -r code size secs local <"$WORK/curl.out"
+	want=$(sha256sum <"$WORK/www/blob" | cut -d' ' -f1)
+	got=$(sha256sum <"$WORK/got" | cut -d' ' -f1)
+	[ "$code" = 200 ] && [ "$size" = $((TCP_MB << 20)) ] && [ "$got" = "$want" ] ||
+		die "the download ended with HTTP $code, $size bytes, SHA-256 $got (the server's: $want)" \
+			"see $WORK/curl.log and $WORK/server.log (rerun with KEEP=1)"
+	[ "$(grep -ac "GET /blob" "$WORK/server.log")" = 1 ] &&
+		grep -aq "^$EXT_IP .*GET /blob" "$WORK/server.log" ||
+		die "the server did not see one request from the NAT's address $EXT_IP" "see $WORK/server.log"
+	stage "TCP: the client ($local) got all $size bytes in ${secs%.*} s, SHA-256 as the server's; $(cat "$WORK/got-at-kill") bytes had arrived before the kill; one request, from $EXT_IP"
+}
+
+# kill_host_a MS: MS from now, every process of host A's namespace at once
+# (lib.sh); the group's stderr takes bash's notices of its jobs killed.
 kill_host_a() {
 	{
-		kill_host_a_after "$((KILL_AFTER_S * 1000))"
+		kill_host_a_after "$1"
 		wait "$PID_vhost_a" "$PID_hostd_a"
 	} 2>"$WORK/kill-host.log"
 	PID_vhost_a= PID_hostd_a=
+	stat -c %s "$WORK/got" >"$WORK/got-at-kill" 2>/dev/null || echo 0 >"$WORK/got-at-kill"
 	stage "host A killed: $(cut -d' ' -f3 "$WORK/kill") processes (QEMU, ftmb-vhost, ftmb-hostd) got SIGKILL at once"
 }
 
@@ -145,10 +209,18 @@ guest_image
 stage "guest image ready (tools/mkimage.sh cache)"
 setup_segment
 stage "network: hosts A and B (replication link), the segment's bridge, client and server namespaces"
+setup_download
 start_protected_vm
 start_traffic
-kill_host_a
+if [ "$TCP_MB" -gt 0 ]; then
+	sleep $((KILL_AFTER_S - TCP_LEAD_S))
+	start_download
+	kill_host_a $((TCP_LEAD_S * 1000))
+else
+	kill_host_a $((KILL_AFTER_S * 1000))
+fi
 wait_replica
 collect
+finish_download
 echo
 python3 "$HERE/timeline.py" --evidence "$WORK" --plot "$PLOT"
