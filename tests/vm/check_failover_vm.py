@@ -3,12 +3,13 @@
 """What one VM failover round did, from recorded evidence; and the summary.
 
   check_failover_vm.py round --work DIR --round N --mb MB --kill-after-ms MS
-                       --go-wall-ns NS --verify-rc RC --results FILE [--unordered]
+                       --verify-rc RC --results FILE [--unordered]
   check_failover_vm.py summary --results FILE --rounds N --failed-rounds F
                        --accel A [--unordered]
 
 A round reads, in DIR (failover-vm.sh writes them):
-  kill             kill_host.py: the failure on CLOCK_MONOTONIC and CLOCK_REALTIME
+  kill             kill_after.py: the failure on CLOCK_MONOTONIC and CLOCK_REALTIME,
+                   and when the traffic was started (CLOCK_REALTIME)
   status-b.json    hostd B's status after the failover (ftmbctl --json status)
   state-b/*.replay the log hostd B dumped for the replica (CUT, then INPUT, PAL)
   vhost-b.json     the replica ftmb-vhost's statistics (replay timeline, divergences)
@@ -112,8 +113,8 @@ def round_main(a):
     res = {"round": a.round, "mb": a.mb, "kill_after_ms": a.kill_after_ms,
            "verify_rc": a.verify_rc, "problems": []}
     problems = res["problems"]
-    kill_mono, kill_wall, _, gone = map(int, open(os.path.join(w, "kill")).read().split())
-    res["late_ms"] = (kill_wall - a.go_wall_ns) / 1e6 - a.kill_after_ms
+    kill_mono, kill_wall, _, gone, go_wall = map(int, open(os.path.join(w, "kill")).read().split())
+    res["late_ms"] = (kill_wall - go_wall) / 1e6 - a.kill_after_ms
     res["old_gone_ms"] = ms(kill_mono, gone)
     to_mono = kill_mono - kill_wall
     gen = load_json(os.path.join(w, "gen.json"))
@@ -251,7 +252,6 @@ def main():
     p.add_argument("--mb")
     p.add_argument("--kill-after-ms", type=int)
     p.add_argument("--verify-rc", type=int)
-    p.add_argument("--go-wall-ns", type=int)
     p.add_argument("--results", required=True)
     p.add_argument("--rounds", type=int)
     p.add_argument("--failed-rounds", type=int, default=0)

@@ -95,7 +95,7 @@ for ((i = 0; i < 3000; i++)); do
 done
 ((size >= target)) || fail "the download did not reach $target bytes in 300 s"
 log "the client holds $size of $((MB << 20)) bytes: killing host A"
-kill_host_a_after 0
+kill_host_a
 after_failover
 wait "$curl_pid" || fail "curl failed after the failover: $(cat "$WORK/curl.err")"
 read -r code size secs local <"$WORK/curl.out"

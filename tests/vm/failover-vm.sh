@@ -13,7 +13,7 @@
 # flows to the VM's MAC and records what comes back (the monitor swaps the
 # addresses; the NAT sends its translations to the generator's MAC). At a
 # random moment host A dies: every process of its namespace, QEMU included,
-# gets SIGKILL at once (kill_host.py). Host B must detect it, restore the
+# gets SIGKILL at once (kill_after.py). Host B must detect it, restore the
 # last committed checkpoint, start the replica ftmb-vhost on the log after
 # the checkpoint's cut (inputs per queue and PAL records per thread from the
 # cut on, replayed in the logged order, outputs the primary released
@@ -69,7 +69,7 @@ mb_command() {
 
 # run_round N: one failover; returns non-zero when the round failed.
 run_round() {
-	local r=$1 mb delay_ms go_wall verify_rc dir rc
+	local r=$1 mb delay_ms verify_rc dir rc
 	((r % 2)) && mb=nat || mb=monitor
 	delay_ms=$((KILL_MIN_MS + RANDOM % (KILL_MAX_MS - KILL_MIN_MS + 1)))
 
@@ -83,9 +83,8 @@ run_round() {
 	PIDS+=($!)
 	PID_gen=$!
 	sleep 1 # the generator's link, and past ftmb-vhost's settle time
-	touch "$WORK/go"
-	go_wall=$(date +%s%N)
-	kill_host_a_after "$delay_ms"
+	python3 "$HERE/kill_after.py" "$NS_A" "$WORK/kill" "$WORK/go" "$delay_ms" ||
+		fail "round $r: cannot kill host A"
 	after_failover
 	wait "$PID_gen" || log "round $r: ftmb-traffic failed: $(tail -3 "$WORK/gen.log")"
 	PID_gen=
@@ -95,7 +94,7 @@ run_round() {
 	verify_rc=$?
 	stop hostd_b
 	python3 "$HERE/check_failover_vm.py" round --work "$WORK" --round "$r" --mb "$mb" \
-		--kill-after-ms "$delay_ms" --go-wall-ns "$go_wall" --verify-rc $verify_rc \
+		--kill-after-ms "$delay_ms" --verify-rc $verify_rc \
 		--results "$RESULTS" $([ $UNORDERED = 1 ] && echo --unordered)
 	rc=$?
 	if [ $rc -ne 0 ] || [ -n "${KEEP:-}" ]; then

@@ -313,12 +313,9 @@ start_vm_primary() {
 		fail "the guest did not print '$2' within 180 s (console: $WORK/state-a/vm1.serial)"
 }
 
-# kill_host_a_after MS: sleeps MS, then every process of host A's namespace
-# (hostd, ftmb-vhost, QEMU) gets SIGKILL at once; the moment goes to
-# $WORK/kill (kill_host.py). The sleep runs at real-time priority: on two
-# cores busy with a TCG guest a plain sleep can wake seconds late.
-kill_host_a_after() {
-	chrt -f 20 sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"
+# kill_host_a: every process of host A's namespace (hostd, ftmb-vhost,
+# QEMU) gets SIGKILL at once; the moment goes to $WORK/kill (kill_host.py).
+kill_host_a() {
 	python3 "$(dirname "${BASH_SOURCE[0]}")/../hostproc/kill_host.py" "$NS_A" "$WORK/kill" ||
 		fail "cannot kill host A"
 }
