@@ -133,8 +133,10 @@ setup_download() {
 	die "the HTTP server did not start" "see $WORK/server.log (rerun with KEEP=1)"
 }
 
-# start_download: the client's download, in the background.
+# start_download: the client's download, in the background; its start on
+# CLOCK_MONOTONIC goes to $WORK/download (for the plot).
 start_download() {
+	python3 -c 'import time; print(time.monotonic_ns())' >"$WORK/download"
 	ip netns exec "$NS_C" curl -sS --max-time 300 -o "$WORK/got" \
 		-w '%{http_code} %{size_download} %{time_total} %{local_ip}:%{local_port}\n' \
 		"http://$SERVER_IP:$HTTP_PORT/blob" >"$WORK/curl.out" 2>"$WORK/curl.log" &
@@ -153,6 +155,7 @@ finish_download() {
 		"see $WORK/curl.log and $WORK/server.log (rerun with KEEP=1)"
 	PID_curl=
 	read -r code size secs local <"$WORK/curl.out"
+	echo "$size $secs" >>"$WORK/download"
 	want=$(sha256sum <"$WORK/www/blob" | cut -d' ' -f1)
 	got=$(sha256sum <"$WORK/got" | cut -d' ' -f1)
 	[ "$code" = 200 ] && [ "$size" = $((TCP_MB << 20)) ] && [ "$got" = "$want" ] ||
@@ -164,11 +167,14 @@ finish_download() {
 	stage "TCP: the client ($local) got all $size bytes in ${secs%.*} s, SHA-256 as the server's; $(cat "$WORK/got-at-kill") bytes had arrived before the kill; one request, from $EXT_IP"
 }
 
-# kill_host_a MS: MS from now, every process of host A's namespace at once
-# (lib.sh); the group's stderr takes bash's notices of its jobs killed.
-kill_host_a() {
+# fail_host_a MS: MS from now (a real-time sleep: on two cores busy with a
+# TCG guest a plain one can wake seconds late), every process of host A's
+# namespace at once (lib.sh's kill_host_a); the group's stderr takes bash's
+# notices of its jobs killed.
+fail_host_a() {
 	{
-		kill_host_a_after "$1"
+		chrt -f 20 sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"
+		kill_host_a
 		wait "$PID_vhost_a" "$PID_hostd_a"
 	} 2>"$WORK/kill-host.log"
 	PID_vhost_a= PID_hostd_a=
@@ -215,9 +221,9 @@ start_traffic
 if [ "$TCP_MB" -gt 0 ]; then
 	sleep $((KILL_AFTER_S - TCP_LEAD_S))
 	start_download
-	kill_host_a $((TCP_LEAD_S * 1000))
+	fail_host_a $((TCP_LEAD_S * 1000))
 else
-	kill_host_a $((KILL_AFTER_S * 1000))
+	fail_host_a $((KILL_AFTER_S * 1000))
 fi
 wait_replica
 collect

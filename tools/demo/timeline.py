@@ -5,7 +5,7 @@
   timeline.py --evidence DIR [--plot PNG]
 
 DIR holds what demo.sh collected:
-  kill           "MONO_NS WALL_NS PIDS GONE_NS" (tests/hostproc/kill_host.py)
+  kill           "MONO_NS WALL_NS PIDS GONE_NS ..." (tests/hostproc/kill_host.py)
   status-b.json  host B's `ftmbctl --json status` after the failover
                  (failover.at_mono_ns: detection and the restore's steps)
   vhost-b.json   the replica ftmb-vhost's --stats (replay.at_mono_ns)
@@ -13,6 +13,8 @@ DIR holds what demo.sh collected:
   records.txt    `ftmb-records --t0-ns MONO_NS sink.rec`: the sink's records
   verify.json    `ftmb-verify --mb nat --json sink.rec`, verify.rc its exit status
   traffic.json   ftmb-traffic's report (sent, received)
+  download       optional: the TCP download's start (CLOCK_MONOTONIC ns), then
+                 "BYTES SECONDS" once it completed
 
 Every time is on CLOCK_MONOTONIC (hostd's, ftmb-vhost's and the sink's
 clock), shown in milliseconds from the kill. Prints the timeline, the
@@ -50,7 +52,7 @@ class Evidence:
     def __init__(self, d):
         try:
             with open(os.path.join(d, "kill")) as f:
-                mono, _, pids, gone = (int(x) for x in f.read().split())
+                mono, _, pids, gone = (int(x) for x in f.read().split()[:4])
         except (OSError, ValueError) as e:
             raise Missing(f"no kill time in {d}/kill: {e}") from e
         self.kill_mono, self.killed, self.gone = mono, pids, gone
@@ -84,6 +86,19 @@ class Evidence:
             raise Missing(f"no exit status of ftmb-verify in {d}/verify.rc: {e}") from e
         path = os.path.join(d, "traffic.json")
         self.traffic = load_json(path) if os.path.exists(path) else None
+        self.download = self.read_download(os.path.join(d, "download"))
+
+    def read_download(self, path):
+        """(start_ms, end_ms, bytes) of the TCP download, or None."""
+        try:
+            with open(path) as f:
+                start, size, secs = f.read().split()
+            start_ms = self.mono_ms(int(start))
+            return start_ms, start_ms + float(secs) * 1e3, int(size)
+        except FileNotFoundError:
+            return None
+        except ValueError as e:
+            raise Missing(f"cannot read the download's times {path}: {e}") from e
 
     @staticmethod
     def read_first_release(path):
@@ -265,6 +280,10 @@ def print_latency(ev, tl):
         tx = ev.traffic["tx"]["whole_run"]["packets"]
         rx = ev.traffic["rx"]["unique_whole_run"]
         print(f"  sent {tx}, received {rx} ({tx - rx} lost while no host served the VM)")
+    if ev.download:
+        start, end, size = ev.download
+        print(f"  the TCP download ({size / 2**20:.0f} MiB) ran from {start / 1e3:.1f} s to "
+              f"{end / 1e3:.1f} s (from the kill) and loaded the NAT VM meanwhile")
 
 
 def plot(ev, tl, png, data):
@@ -274,7 +293,7 @@ def plot(ev, tl, png, data):
             f.write(f"{x[0] / 1000:.4f} {x[1]:.3f}\n")
     marks = [("detected", tl.detected), ("restored", tl.restored),
              ("replay complete", tl.replay["complete"]), ("first output", tl.first_output)]
-    lines = [f'set terminal png size 1200,600',
+    lines = ['set terminal pngcairo size 1200,600',
              f'set output "{png}"',
              'set title "ftmb demo: per-packet latency through the NAT VM; host A killed at 0 s"',
              'set xlabel "arrival at the sink (s from the kill)"',
@@ -289,6 +308,12 @@ def plot(ev, tl, png, data):
                      f'nohead dt 2 lc rgb "gray40"')
         lines.append(f'set label "{name}" at {ms / 1000:.4f}, graph {0.92 - 0.05 * i} '
                      f'left offset 0.5,0')
+    if ev.download:
+        start, end, _ = ev.download
+        lines.append(f'set object rect from {start / 1000:.4f}, graph 0 to {end / 1000:.4f}, '
+                     f'graph 1 behind fc rgb "#fff0c0" fs solid noborder')
+        lines.append(f'set label "TCP download" at {start / 1000:.4f}, graph 0.03 left '
+                     f'offset 0.5,0')
     lines.append(f'plot "{data}" using 1:2 with points pt 7 ps 0.4 lc rgb "blue" '
                  f'title "packet"')
     res = subprocess.run(["gnuplot"], input="\n".join(lines) + "\n", text=True,
