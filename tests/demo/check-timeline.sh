@@ -43,11 +43,11 @@ expect() {
 	fi
 }
 
-# The recorded run (KEEP=1 make demo, its records and the replica's trace
-# trimmed to the failure): every step at its place, the figures of the last line.
+# The recorded run (KEEP=1 make demo on a machine loaded by other work,
+# then make_sample.py): every step at its place, the figures of the last line.
 PLOT_ARG="--plot $TMP/plot.png" run good
 PLOT_ARG=
-expect good 0 "demo verdict=consistent detect_ms=0.8 restore_ms=1456.6 replay_ms=107.7 first_output_ms=1571.7" \
+expect good 0 "demo verdict=consistent detect_ms=0.8 restore_ms=2144.3 replay_ms=476.6 first_output_ms=2627.4" \
 	"the recorded run's last line"
 [ "$(tail -1 "$TMP/good.out" | cut -c1-5)" = "demo " ] && ok "it is the last line" ||
 	bad "the verdict is not the last line"
@@ -64,15 +64,22 @@ assert sorted(names) == sorted(["FAILURE", "DETECTED", "RESTORE", "RESTORED", "R
 assert [t for t, _ in steps] == sorted(t for t, _ in steps)
 assert names[:3] == ["FAILURE", "DETECTED", "RESTORE"] and names[-1] == "FIRST OUTPUT", names
 PY
-grep -q "prefill 124.218, vhost 290.291, load 1019.812, cont 22.248 ms" "$TMP/good.out" &&
-	grep -q "(19 of 19 inputs, 18 PAL records logged)" "$TMP/good.out" &&
-	grep -q "(19 outputs the primary had released suppressed)" "$TMP/good.out" &&
-	grep -q "^ *1571.6 .*released its first output (its trace)" "$TMP/good.out" &&
+grep -q "prefill 132.576, vhost 852.761, load 1133.477, cont 25.467 ms" "$TMP/good.out" &&
+	grep -q "(117 of 117 inputs, 80 PAL records logged)" "$TMP/good.out" &&
+	grep -q "(72 outputs the primary had released suppressed)" "$TMP/good.out" &&
+	grep -q "^ *2623.9 .*released its first output (its trace)" "$TMP/good.out" &&
 	ok "restore breakdown, replay counts and first release from hostd's and ftmb-vhost's evidence" ||
 	bad "restore breakdown or replay counts missing"
 grep -E "^  (before the failure|after the replica went live)" "$TMP/good.out" | sed 's/^/    | /'
-grep -q "before the failure (primary, host A) *184 packets  p50     2.13 ms" "$TMP/good.out" &&
-	ok "latency before the failure from the (trimmed) records: 184 packets, p50 2.13 ms" || bad "latency before the failure"
+grep -q "before the failure (primary, host A) *34 packets  p50    66.50 ms" "$TMP/good.out" &&
+	ok "latency before the failure from the (trimmed) records, apart from the download: 34 packets, p50 66.50 ms" || bad "latency before the failure"
+grep -q "^    ... while the TCP download ran *143 packets" "$TMP/good.out" &&
+	grep -q "the TCP download (16 MiB) ran from -2.4 s to 6.5 s" "$TMP/good.out" &&
+	ok "packets sent while the TCP download ran are apart (143 before the failure)" ||
+	bad "the download's packets are not apart"
+run nodownload "import os; os.unlink(d + '/download')"
+expect nodownload 0 "before the failure (primary, host A)            177 packets" \
+	"without a download every packet before the failure counts together"
 [ "$(head -c 4 "$TMP/plot.png" | od -An -c | tr -d ' ')" = "211PNG" ] &&
 	ok "the plot is a PNG ($(stat -c %s "$TMP/plot.png") bytes)" || bad "no PNG plot"
 
@@ -80,7 +87,7 @@ grep -q "before the failure (primary, host A) *184 packets  p50     2.13 ms" "$T
 # replica's first output remapped.
 run violation "import shutil; shutil.copy(d + '/verify-violation.json', d + '/verify.json'); open(d + '/verify.rc', 'w').write('1')"
 expect violation 1 "demo verdict=VIOLATION detect_ms=0.8" "negative control: a remapped flow"
-expect violation 1 "VIOLATION (mapping-changed): flow 15 changed its mapping" \
+expect violation 1 "VIOLATION (mapping-changed): flow 3 changed its mapping" \
 	"negative control: the verifier's reason is shown"
 
 # Evidence that does not show a recovery is refused with a reason.

@@ -21,7 +21,8 @@
 #   4. host B's ftmb-hostd detects it, restores the last committed
 #      checkpoint, its replica ftmb-vhost replays the log after the cut into
 #      the restored guest and goes live; the traffic goes on to the replica,
-#      and the download completes with the server's SHA-256;
+#      the download completes with the server's SHA-256, and the traffic
+#      runs AFTER_S more seconds (the replica's latency without the load);
 #   5. timeline.py prints the recovery timeline from the evidence (host B's
 #      `ftmbctl status --json`, the replica ftmb-vhost's statistics, the
 #      sink's records), the verdict of `ftmb-verify --mb nat`, latency
@@ -38,11 +39,11 @@ THREADS=2
 FLOWS=${FLOWS:-16}
 RATE=${RATE:-400}
 SIZE=128
-DURATION_S=${DURATION_S:-12}
+AFTER_S=${AFTER_S:-4}
 KILL_AFTER_S=${KILL_AFTER_S:-4}
 CKPT_MS=${CKPT_MS:-50}
 EXT_IP=192.0.2.1
-TCP_MB=${TCP_MB:-24}
+TCP_MB=${TCP_MB:-16}
 TCP_LEAD_S=${TCP_LEAD_S:-2}
 CLIENT_IP=10.77.0.2
 GW_IP=10.77.0.1
@@ -104,13 +105,13 @@ start_traffic() {
 	rm -f "$WORK/go"
 	ip netns exec "$NS_T" "$BUILD/ftmb-traffic" $EAL_BASE --file-prefix="ftmb-$TAG-gen" -- \
 		--dev net_af_packet0,iface=gen --dst-mac "$VM_MAC" --flows "$FLOWS" --rate "$RATE" \
-		--duration "$DURATION_S" --size $SIZE --stop-after-idle 4000 --go-file "$WORK/go" \
+		--duration 3600 --size $SIZE --go-file "$WORK/go" \
 		--record "$WORK/sink.rec" --json --quiet >"$WORK/traffic.json" 2>"$WORK/gen.log" &
 	PIDS+=($!)
 	PID_gen=$!
 	sleep 1 # the generator's link, and past ftmb-vhost's settle time
 	touch "$WORK/go"
-	stage "traffic: $FLOWS flows at $RATE packets/s from the segment through the NAT VM for $DURATION_S s"
+	stage "traffic: $FLOWS flows at $RATE packets/s from the segment through the NAT VM"
 }
 
 # setup_download: the client's address and route through the NAT; the
@@ -191,11 +192,14 @@ wait_replica() {
 	stage "host B: the replica is live and announced the VM's MAC"
 }
 
-# collect: once the traffic is over, the evidence (timeline.py reads it
-# from $WORK): the replica ftmb-vhost's statistics and trace (SIGTERM ends
-# them), the verifier's verdict, the records as text; host B's status was
-# saved when the replica went live.
+# collect: AFTER_S more seconds of traffic, then SIGINT stops the generator
+# (it writes its records and report); then the evidence (timeline.py reads
+# it from $WORK): the replica ftmb-vhost's statistics and trace (SIGTERM
+# ends them), the verifier's verdict, the records as text; host B's status
+# was saved when the replica went live.
 collect() {
+	sleep "$AFTER_S"
+	kill -INT "$PID_gen"
 	wait "$PID_gen" || die "ftmb-traffic failed" "see $WORK/gen.log (rerun with KEEP=1)"
 	PID_gen=
 	stage "traffic over: $(json "$WORK/traffic.json" "'sent %d, received %d' % (j['tx']['whole_run']['packets'], j['rx']['unique_whole_run'])")"
@@ -207,7 +211,7 @@ collect() {
 	echo $? >"$WORK/verify.rc"
 	"$BUILD/ftmb-records" --t0-ns "$(cut -d' ' -f1 "$WORK/kill")" "$WORK/sink.rec" \
 		>"$WORK/records.txt" || die "ftmb-records cannot read the sink's records" "see the error above"
-	stage "evidence collected"
+	stage "evidence collected; the machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work slows the TCG guest and stretches every time below)"
 }
 
 stage "setup: packages, the patched QEMU and the binaries are ready (make demo builds them)"
@@ -226,7 +230,7 @@ else
 	fail_host_a $((KILL_AFTER_S * 1000))
 fi
 wait_replica
-collect
 finish_download
+collect
 echo
 python3 "$HERE/timeline.py" --evidence "$WORK" --plot "$PLOT"

@@ -271,11 +271,22 @@ def latency_line(name, recs):
 
 
 def print_latency(ev, tl):
+    """p50/p99 before and after; with a download, the packets sent while
+    it ran apart (it loads the VM)."""
+    def during(x):
+        return ev.download and ev.download[0] <= x[0] - x[1] <= ev.download[1]
+
+    groups = [("before the failure (primary, host A)", tl.before),
+              ("caught in the failover (released by replica)", tl.caught),
+              ("after the replica went live (host B)", tl.after)]
     print()
     print("Latency through the NAT VM (sink's records)")
-    print(latency_line("before the failure (primary, host A)", tl.before))
-    print(latency_line("caught in the failover (released by replica)", tl.caught))
-    print(latency_line("after the replica went live (host B)", tl.after))
+    for name, recs in groups:
+        if ev.download and recs is not tl.caught:
+            print(latency_line(name, [x for x in recs if not during(x)]))
+            print(latency_line("  ... while the TCP download ran", [x for x in recs if during(x)]))
+        else:
+            print(latency_line(name, recs))
     if ev.traffic:
         tx = ev.traffic["tx"]["whole_run"]["packets"]
         rx = ev.traffic["rx"]["unique_whole_run"]
@@ -283,7 +294,7 @@ def print_latency(ev, tl):
     if ev.download:
         start, end, size = ev.download
         print(f"  the TCP download ({size / 2**20:.0f} MiB) ran from {start / 1e3:.1f} s to "
-              f"{end / 1e3:.1f} s (from the kill) and loaded the NAT VM meanwhile")
+              f"{end / 1e3:.1f} s (from the kill)")
 
 
 def plot(ev, tl, png, data):
@@ -314,7 +325,7 @@ def plot(ev, tl, png, data):
                      f'graph 1 behind fc rgb "#fff0c0" fs solid noborder')
         lines.append(f'set label "TCP download" at {start / 1000:.4f}, graph 0.03 left '
                      f'offset 0.5,0')
-    lines.append(f'plot "{data}" using 1:2 with points pt 7 ps 0.4 lc rgb "blue" '
+    lines.append(f'plot "{data}" using 1:2 with points pt 7 ps 0.25 lc rgb "blue" '
                  f'title "packet"')
     res = subprocess.run(["gnuplot"], input="\n".join(lines) + "\n", text=True,
                          capture_output=True)
