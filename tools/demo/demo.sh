@@ -53,11 +53,12 @@ NAT_IDLE_MS=600000
 PLOT=${PLOT:-$PWD/$BUILD/demo-latency.png}
 T0=$(date +%s%N)
 
-# Every name lives in $WORK or carries $TAG; lib.sh's cleanup removes the
-# namespaces and what ran in them, teardown_segment the VM's files too.
+# Every name lives in $WORK or carries $TAG: teardown_segment removes the
+# namespaces, what ran in them and the VM's files. Silent, so that the
+# verdict stays the last line.
 cleanup() {
 	teardown_segment 2>/dev/null # and bash's notices of the jobs it kills
-	[ -n "${KEEP:-}" ] && echo "demo: kept $WORK" || rm -rf "$WORK"
+	[ -n "${KEEP:-}" ] || rm -rf "$WORK"
 }
 
 stage() {
@@ -211,7 +212,7 @@ collect() {
 	echo $? >"$WORK/verify.rc"
 	"$BUILD/ftmb-records" --t0-ns "$(cut -d' ' -f1 "$WORK/kill")" "$WORK/sink.rec" \
 		>"$WORK/records.txt" || die "ftmb-records cannot read the sink's records" "see the error above"
-	stage "evidence collected; the machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work slows the TCG guest and stretches every time below)"
+	stage "evidence collected in $WORK ($([ -n "${KEEP:-}" ] && echo kept || echo "removed at exit; KEEP=1 keeps it")); the machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work slows the TCG guest and stretches every time below)"
 }
 
 stage "setup: packages, the patched QEMU and the binaries are ready (make demo builds them)"

@@ -259,6 +259,10 @@ def verdict(ev):
     for p in viol.get("packets") or []:
         print(f"    {p.get('role')}: flow {p.get('flow')} seq {p.get('seq')} from "
               f"{p.get('src_ip')}:{p.get('src_port')} (record {p.get('index')})")
+    print("  The replica released an output inconsistent with what the primary had released. "
+          "What to do: rerun with KEEP=1 and keep the work directory (sink.rec, replica.trace, "
+          "primary.trace, vhost-b.json with the replica's divergences, the logs); report it "
+          "with them.")
     return "VIOLATION"
 
 
