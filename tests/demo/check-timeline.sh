@@ -73,6 +73,15 @@ grep -q "prefill 132.576, vhost 852.761, load 1133.477, cont 25.467 ms" "$TMP/go
 grep -E "^  (before the failure|after the replica went live)" "$TMP/good.out" | sed 's/^/    | /'
 grep -q "before the failure (primary, host A) *34 packets  p50    66.50 ms" "$TMP/good.out" &&
 	ok "latency before the failure from the (trimmed) records, apart from the download: 34 packets, p50 66.50 ms" || bad "latency before the failure"
+python3 - "$TMP/good.out" <<'PY' && ok "the breakdown's pieces add up to the kill-to-first-output time" || bad "breakdown"
+import re, sys
+text = open(sys.argv[1]).read()
+total = float(re.search(r"Where the (\d+) ms from the kill", text).group(1))
+block = text.split("Where the", 1)[1].split("\n\n", 1)[0]
+pieces = [float(m) for m in re.findall(r"^  .*? (-?[0-9.]+) ms +[0-9.]+ %$", block, re.M)]
+print(f"    | {len(pieces)} pieces, sum {sum(pieces):.1f} ms, total {total:.0f} ms")
+assert len(pieces) == 8 and abs(sum(pieces) - total) < 1 and min(pieces) >= 0, pieces
+PY
 grep -q "^    ... while the TCP download ran *143 packets" "$TMP/good.out" &&
 	grep -q "the TCP download (16 MiB) ran from -2.4 s to 6.5 s" "$TMP/good.out" &&
 	ok "packets sent while the TCP download ran are apart (143 before the failure)" ||

@@ -241,6 +241,25 @@ def print_timeline(ev, tl):
               f"the kill)")
 
 
+def print_breakdown(tl):
+    """Kill to first output cut into consecutive pieces that add up."""
+    h, r = tl.hostd, tl.replay
+    replayed = next(v for v in (r["complete"], r["live"], tl.restored) if v is not None)
+    marks = [("detection", tl.detected), ("log dump", h.get("restore_start")),
+             ("prefill", h.get("prefilled")), ("replica ftmb-vhost start", h.get("vhost_ready")),
+             ("QEMU start and load", h.get("loaded")), ("cont", tl.restored),
+             ("replay in the running guest", max(replayed, tl.restored)),
+             ("first output to the sink", tl.first_output)]
+    if any(t is None for _, t in marks):
+        return
+    print()
+    print(f"Where the {tl.first_output:.0f} ms from the kill to the first output went:")
+    prev = 0.0
+    for name, t in marks:
+        print(f"  {name:<28} {t - prev:8.1f} ms  {100 * (t - prev) / tl.first_output:5.1f} %")
+        prev = t
+
+
 def verdict(ev):
     """'consistent' or 'VIOLATION', printing the verifier's words."""
     v = ev.verify
@@ -349,6 +368,7 @@ def main():
         ev = Evidence(a.evidence)
         tl = Timeline(ev)
         print_timeline(ev, tl)
+        print_breakdown(tl)
         v = verdict(ev)
         print_latency(ev, tl)
         if a.plot:
