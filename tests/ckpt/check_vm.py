@@ -85,7 +85,8 @@ def run(lab, traffic_s):
           f"in {traffic_s} s)")
     check(all(b[4] >= a[4] for a, b in zip(rows, rows[1:])) and rows[-1][4] > rows[0][4],
           "the committed epoch only grows")
-    check(logged > 3000 and held_max < logged / 4,
+    # (at least 1000 inputs: a guest on overloaded cores serves fewer)
+    check(logged > 1000 and held_max < logged / 4,
           f"the backup's log is truncated at each commit (held at most {held_max} of "
           f"{logged} inputs)")
 

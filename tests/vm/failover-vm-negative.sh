@@ -4,6 +4,5 @@
 # that replay without the logged access order (ftmb-vhost replay_order=off).
 # It passes only if ftmb-verify or the replica's own check of its PAL
 # records against the log catches most of the rounds that had an order to
-# get wrong (records of two threads after the checkpoint's cut), and at
-# least one: the checks that pass the ordered rounds have teeth.
+# get wrong (logged records after the checkpoint's cut), and at least one: the checks that pass the ordered rounds have teeth.
 exec "$(dirname "$0")/failover-vm.sh" --unordered "${NEGATIVE_ROUNDS:-3}"
