@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "handover.h"
 #include "hostd.h"
 #include "net.h"
 
@@ -55,6 +56,16 @@ struct session {
 const char *session_peer(const struct session *s)
 {
 	return s->c->peer;
+}
+
+struct peer *session_hostd_peer(const struct session *s)
+{
+	return s->kind == SESSION_HOSTD ? s->peer : NULL;
+}
+
+void session_send(struct session *s, const void *buf, size_t len)
+{
+	conn_send(s->c, buf, len);
 }
 
 void session_close(struct session *s, const char *reason)
@@ -282,6 +293,8 @@ static gboolean on_frame(struct conn *c, const struct ftmb_repl_frame *f, GError
 	case SESSION_HOSTD:
 		if (f->type == FTMB_REPL_HEARTBEAT)
 			return echo_heartbeat(s, f, error);
+		if (f->type == FTMB_REPL_HANDOVER)
+			return handover_on_request(s, f, error);
 		return hostd_error(error, FTMB_E_TYPE, "unexpected %s frame from a hostd",
 			      ftmb_repl_type_name(f->type));
 	}

@@ -2,10 +2,11 @@
 /*
  * The control socket (protocol in CONTROL.md): a UNIX stream socket, mode
  * 0600, that serves only root (SO_PEERCRED uid 0). Each request is one line
- * of JSON, {"cmd":"status"|"list"|"stats"}; each answer is one line of JSON
- * with "ok": true and the data, or "ok": false and "error". Requests are few
- * and small: a client is served synchronously, and its socket blocks for at
- * most a second on write.
+ * of JSON, {"cmd":"status"|"list"|"stats"|"checkpoint"|"failover"}; each
+ * answer is one line of JSON with "ok": true and the data, or "ok": false
+ * and "error". Requests are few and small: a client is served synchronously,
+ * and its socket blocks for at most a second on write; "checkpoint" and
+ * "failover" answer once done, and the client's next requests wait.
  */
 #include <errno.h>
 #include <glib-unix.h>
@@ -16,7 +17,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "handover.h"
 #include "hostd.h"
+#include "vm.h"
 
 #define MAX_REQUEST 65536u
 #define MAX_CLIENTS 16u
@@ -33,7 +36,13 @@ struct client {
 	int fd;
 	guint tag;
 	GString *in;
+	gboolean busy; /* an answer is on its way (checkpoint) */
+	gboolean gone; /* it hung up meanwhile: free it once answered */
 };
+
+static gboolean serve_lines(struct client *cl);
+static void client_free(struct client *cl);
+static gboolean write_all(int fd, const char *data, size_t len);
 
 /* Appends "in" and "pal" arrays of a vector's n entries. */
 static void add_vector(JsonBuilder *b, const struct ftmb_vclock *vc, uint16_t n)
@@ -268,6 +277,7 @@ static void add_vm(JsonBuilder *b, const struct vm *vm)
 	add_vm_ckpt(b, "last_checkpoint", &vm->last);
 	add_vm_ckpt(b, "last_full_checkpoint", &vm->last_full);
 	add_string(b, "last_error", vm->last_error);
+	add_string(b, "handed_over_to", vm->handed_to);
 	json_builder_end_object(b);
 	add_time(b, "protected_since", vm->prot == PROT_ON ? vm->protected_since_wall_us : 0);
 	add_time(b, "last_checkpoint_at", vm->last_wall_us);
@@ -490,63 +500,271 @@ static void answer_stats(JsonBuilder *b, struct hostd *h)
 	g_list_free(all);
 }
 
-/* The command of a request line, or NULL with *why set. */
-static char *parse_request(const char *line, const char **why)
+/* A request line as a JSON object (json_object_unref it), or NULL. */
+static JsonObject *parse_request(const char *line)
 {
 	JsonParser *parser = json_parser_new();
-	JsonNode *root;
-	char *cmd = NULL;
+	JsonObject *req = NULL;
 
-	*why = "expected one JSON object per line, like {\"cmd\":\"status\"}";
 	if (json_parser_load_from_data(parser, line, -1, NULL)) {
-		root = json_parser_get_root(parser);
-		if (root && JSON_NODE_HOLDS_OBJECT(root)) {
-			const char *c = json_object_get_string_member_with_default(
-				json_node_get_object(root), "cmd", NULL);
+		JsonNode *root = json_parser_get_root(parser);
 
-			cmd = g_strdup(c);
-		}
+		if (root && JSON_NODE_HOLDS_OBJECT(root))
+			req = json_object_ref(json_node_get_object(root));
 	}
 	g_object_unref(parser);
-	return cmd;
+	return req;
 }
 
-static char *answer(struct hostd *h, const char *line)
+static char *to_line(JsonBuilder *b)
 {
-	JsonBuilder *b = json_builder_new();
 	JsonGenerator *gen = json_generator_new();
-	JsonNode *root;
-	const char *why;
-	char *cmd = parse_request(line, &why);
+	JsonNode *root = json_builder_get_root(b);
 	char *out;
 
-	json_builder_begin_object(b);
-	add_bool(b, "ok", cmd && (!strcmp(cmd, "status") || !strcmp(cmd, "list") ||
-				  !strcmp(cmd, "stats")));
-	if (!cmd)
-		add_string(b, "error", why);
-	else if (!strcmp(cmd, "status"))
-		answer_status(b, h);
-	else if (!strcmp(cmd, "list"))
-		answer_list(b, h);
-	else if (!strcmp(cmd, "stats"))
-		answer_stats(b, h);
-	else
-		add_string(b, "error", "unknown cmd: expected status, list or stats");
-	json_builder_end_object(b);
-	root = json_builder_get_root(b);
 	json_generator_set_root(gen, root);
 	out = json_generator_to_data(gen, NULL);
 	json_node_unref(root);
 	g_object_unref(gen);
 	g_object_unref(b);
-	g_free(cmd);
+	return out;
+}
+
+static char *error_line(const char *why)
+{
+	JsonBuilder *b = json_builder_new();
+
+	json_builder_begin_object(b);
+	add_bool(b, "ok", FALSE);
+	add_string(b, "error", why);
+	json_builder_end_object(b);
+	return to_line(b);
+}
+
+static char *answer(struct hostd *h, const char *cmd)
+{
+	JsonBuilder *b = json_builder_new();
+
+	json_builder_begin_object(b);
+	add_bool(b, "ok", TRUE);
+	if (!strcmp(cmd, "status"))
+		answer_status(b, h);
+	else if (!strcmp(cmd, "list"))
+		answer_list(b, h);
+	else
+		answer_stats(b, h);
+	json_builder_end_object(b);
+	return to_line(b);
+}
+
+/* ---- checkpoint and failover: answered once done ---- */
+
+struct request {
+	struct client *cl;
+	char *instance;
+	char *backup;
+	int64_t asked_us;
+};
+
+static struct request *request_new(struct client *cl, const struct instance *inst)
+{
+	struct request *rq = g_new0(struct request, 1);
+
+	rq->cl = cl;
+	rq->instance = g_strdup(inst->name);
+	rq->backup = g_strdup(inst->cfg->backup);
+	rq->asked_us = g_get_monotonic_time();
+	return rq;
+}
+
+static void request_free(struct request *rq)
+{
+	g_free(rq->instance);
+	g_free(rq->backup);
+	g_free(rq);
+}
+
+static gboolean send_line(struct client *cl, char *line)
+{
+	gboolean ok = write_all(cl->fd, line, strlen(line)) && write_all(cl->fd, "\n", 1);
+
+	g_free(line);
+	return ok;
+}
+
+/* Sends the answer of a request the client waited for, and serves the
+ * lines that came meanwhile. */
+static void request_answer(struct request *rq, char *line)
+{
+	struct client *cl = rq->cl;
+
+	cl->busy = FALSE;
+	if (cl->gone || !send_line(cl, line) || !serve_lines(cl))
+		client_free(cl);
+	request_free(rq);
+}
+
+/* The instance a checkpoint or failover request names, or NULL with the
+ * error line in *line. */
+static struct instance *requested_vm(struct client *cl, JsonObject *req, const char *cmd,
+				     char **line)
+{
+	const char *name = json_object_get_string_member_with_default(req, "instance", NULL);
+	struct instance *inst = name ? instance_lookup(cl->ctl->h, name) : NULL;
+	char *msg;
+
+	if (inst && inst->vm)
+		return inst;
+	if (!name)
+		msg = g_strdup_printf("%s needs an instance: {\"cmd\":\"%s\",\"instance\":\"NAME\"}",
+				      cmd, cmd);
+	else
+		msg = g_strdup_printf("no VM instance %s runs on this host as primary (ftmbctl list)",
+				      name);
+	*line = error_line(msg);
+	g_free(msg);
+	return NULL;
+}
+
+/* The error line for a request refused at its start. */
+static char *refused_line(struct request *rq, const char *why)
+{
+	char *msg = g_strdup_printf("instance %s: %s", rq->instance, why);
+	char *line = error_line(msg);
+
+	g_free(msg);
+	request_free(rq);
+	return line;
+}
+
+
+static void on_checkpoint_done(const struct vm_ckpt *c, const char *error, gpointer data)
+{
+	struct request *rq = data;
+	char *line;
+
+	if (c) {
+		JsonBuilder *b = json_builder_new();
+
+		json_builder_begin_object(b);
+		add_bool(b, "ok", TRUE);
+		add_string(b, "instance", rq->instance);
+		add_u64(b, "ckpt_seq", c->seq);
+		json_builder_set_member_name(b, "pause_ms");
+		json_builder_add_double_value(b, (double)c->pause_us / 1e3);
+		add_u64(b, "dirty_pages", c->dirty_pages);
+		add_u64(b, "bytes", c->bytes);
+		add_ms(b, "took_ms", rq->asked_us, g_get_monotonic_time());
+		add_string(b, "backup", rq->backup);
+		json_builder_end_object(b);
+		line = to_line(b);
+	} else {
+		char *why = g_strdup_printf("instance %s: no checkpoint: %s", rq->instance, error);
+
+		line = error_line(why);
+		g_free(why);
+	}
+	request_answer(rq, line);
+}
+
+/* Starts a checkpoint request; NULL when the answer will come later,
+ * otherwise the error line to send now. */
+static char *start_checkpoint(struct client *cl, JsonObject *req)
+{
+	char *line = NULL;
+	struct instance *inst = requested_vm(cl, req, "checkpoint", &line);
+	struct request *rq;
+	const char *why;
+
+	if (!inst)
+		return line;
+	rq = request_new(cl, inst);
+	why = vm_request_checkpoint(inst->vm, on_checkpoint_done, rq);
+	if (why)
+		return refused_line(rq, why);
+	cl->busy = TRUE;
+	return NULL;
+}
+
+static void on_handover_done(struct instance *inst, const char *error, double paused_ms,
+			     gpointer data)
+{
+	struct request *rq = data;
+	char *line;
+
+	if (!error) {
+		JsonBuilder *b = json_builder_new();
+
+		json_builder_begin_object(b);
+		add_bool(b, "ok", TRUE);
+		add_string(b, "instance", rq->instance);
+		add_string(b, "from", inst->h->cfg->name);
+		add_string(b, "to", rq->backup);
+		json_builder_set_member_name(b, "paused_ms");
+		json_builder_add_double_value(b, paused_ms);
+		add_ms(b, "took_ms", rq->asked_us, g_get_monotonic_time());
+		json_builder_end_object(b);
+		line = to_line(b);
+	} else {
+		char *why = g_strdup_printf("instance %s: not handed over: %s", rq->instance, error);
+
+		line = error_line(why);
+		g_free(why);
+	}
+	request_answer(rq, line);
+}
+
+/* Starts a planned failover; NULL when the answer will come later,
+ * otherwise the error line to send now. */
+static char *start_failover(struct client *cl, JsonObject *req)
+{
+	char *line = NULL;
+	struct instance *inst = requested_vm(cl, req, "failover", &line);
+	struct request *rq;
+	const char *why;
+
+	if (!inst)
+		return line;
+	rq = request_new(cl, inst);
+	why = handover_start(inst, on_handover_done, rq);
+	if (why)
+		return refused_line(rq, why);
+	cl->busy = TRUE;
+	return NULL;
+}
+
+/* The answer line to a request, or NULL if it comes later. */
+static char *serve(struct client *cl, const char *line)
+{
+	JsonObject *req = parse_request(line);
+	const char *cmd = req ? json_object_get_string_member_with_default(req, "cmd", NULL) : NULL;
+	char *out;
+
+	if (!cmd)
+		out = error_line("expected one JSON object per line, like {\"cmd\":\"status\"}");
+	else if (!strcmp(cmd, "status") || !strcmp(cmd, "list") || !strcmp(cmd, "stats"))
+		out = answer(cl->ctl->h, cmd);
+	else if (!strcmp(cmd, "checkpoint"))
+		out = start_checkpoint(cl, req);
+	else if (!strcmp(cmd, "failover"))
+		out = start_failover(cl, req);
+	else
+		out = error_line("unknown cmd: expected status, list, stats, checkpoint or failover");
+	if (req)
+		json_object_unref(req);
 	return out;
 }
 
 static void client_free(struct client *cl)
 {
-	g_source_remove(cl->tag);
+	if (cl->busy) { /* the pending answer frees it */
+		cl->gone = TRUE;
+		g_source_remove(cl->tag);
+		cl->tag = 0;
+		return;
+	}
+	if (cl->tag)
+		g_source_remove(cl->tag);
 	close(cl->fd);
 	g_string_free(cl->in, TRUE);
 	cl->ctl->clients--;
@@ -568,20 +786,20 @@ static gboolean write_all(int fd, const char *data, size_t len)
 	return TRUE;
 }
 
-/* Answers every whole line received; FALSE when the client must go. */
+/* Answers every whole line received, one at a time (a request answered
+ * later holds the next ones back); FALSE when the client must go. */
 static gboolean serve_lines(struct client *cl)
 {
 	char *nl;
 
-	while ((nl = memchr(cl->in->str, '\n', cl->in->len))) {
+	while (!cl->busy && (nl = memchr(cl->in->str, '\n', cl->in->len))) {
 		char *line = g_strndup(cl->in->str, (gsize)(nl - cl->in->str));
-		char *reply = answer(cl->ctl->h, line);
-		gboolean ok = write_all(cl->fd, reply, strlen(reply)) && write_all(cl->fd, "\n", 1);
+		char *reply;
 
 		g_string_erase(cl->in, 0, nl - cl->in->str + 1);
+		reply = serve(cl, line);
 		g_free(line);
-		g_free(reply);
-		if (!ok)
+		if (reply && !send_line(cl, reply))
 			return FALSE;
 	}
 	return cl->in->len <= MAX_REQUEST;

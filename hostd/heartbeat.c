@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "handover.h"
 #include "hostd.h"
 
 #define BACKOFF_MIN_MS 10u
@@ -117,7 +118,11 @@ static gboolean on_frame(struct conn *c, const struct ftmb_repl_frame *f, GError
 {
 	struct peer *p = c->owner;
 
-	return p->hb_out_up ? on_echo(p, f, error) : on_backup_hello(p, f, error);
+	if (!p->hb_out_up)
+		return on_backup_hello(p, f, error);
+	if (f->type == FTMB_REPL_HANDOVER)
+		return handover_on_answer(p, f, error);
+	return on_echo(p, f, error);
 }
 
 static gboolean on_reconnect(gpointer data)

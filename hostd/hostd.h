@@ -134,6 +134,9 @@ gboolean backup_start(struct hostd *h, GError **error);
 void backup_stop(struct hostd *h);
 void session_close(struct session *s, const char *reason);
 const char *session_peer(const struct session *s);
+/* The configured peer a primary hostd's session comes from, or NULL. */
+struct peer *session_hostd_peer(const struct session *s);
+void session_send(struct session *s, const void *buf, size_t len);
 /* Tells the instance's ftmb-vhost that the checkpoint of epoch is committed. */
 void session_send_committed(struct session *s, uint64_t epoch);
 

@@ -12,6 +12,7 @@
 #define PAL_HDR_LEN 8u
 #define HEARTBEAT_LEN 24u
 #define COMMITTED_LEN 8u
+#define HANDOVER_LEN (8 + FTMB_INSTANCE_MAX + 1)
 
 uint32_t ftmb_crc32c(const void *data, size_t len)
 {
@@ -213,6 +214,27 @@ int ftmb_repl_put_committed(uint8_t *buf, size_t cap, uint64_t epoch)
 		return FTMB_E_RANGE;
 	ftmb_put_le64(p, epoch);
 	return finish_frame(buf, FTMB_REPL_COMMITTED, COMMITTED_LEN);
+}
+
+static int valid_handover_step(uint32_t step)
+{
+	return step >= FTMB_HANDOVER_REQUEST && step <= FTMB_HANDOVER_REFUSED;
+}
+
+int ftmb_repl_put_handover(uint8_t *buf, size_t cap, const struct ftmb_repl_handover *h)
+{
+	char name[FTMB_INSTANCE_MAX + 1] = { 0 };
+	uint8_t *p = begin_frame(buf, cap, HANDOVER_LEN);
+
+	if (!p)
+		return FTMB_E_NOSPACE;
+	memcpy(name, h->instance, strnlen(h->instance, FTMB_INSTANCE_MAX));
+	if (check_instance(name, sizeof(name)) || !valid_handover_step(h->step))
+		return FTMB_E_RANGE;
+	ftmb_put_le32(p, h->step);
+	ftmb_put_le32(p + 4, 0);
+	memcpy(p + 8, name, sizeof(name));
+	return finish_frame(buf, FTMB_REPL_HANDOVER, HANDOVER_LEN);
 }
 
 void ftmb_repl_decoder_init(struct ftmb_repl_decoder *d, uint8_t *storage, size_t cap)
@@ -489,6 +511,26 @@ int ftmb_repl_get_committed(const struct ftmb_repl_frame *f, uint64_t *epoch)
 	return *epoch ? FTMB_OK : FTMB_E_SEQ;
 }
 
+int ftmb_repl_get_handover(const struct ftmb_repl_frame *f, struct ftmb_repl_handover *h)
+{
+	int err = expect(f, FTMB_REPL_HANDOVER, HANDOVER_LEN);
+
+	if (err)
+		return err;
+	if (f->len != HANDOVER_LEN)
+		return FTMB_E_LENGTH;
+	if (ftmb_get_le32(f->payload + 4) != 0)
+		return FTMB_E_FIELD;
+	h->step = ftmb_get_le32(f->payload);
+	if (!valid_handover_step(h->step))
+		return FTMB_E_RANGE;
+	err = check_instance((const char *)f->payload + 8, FTMB_INSTANCE_MAX + 1);
+	if (err)
+		return err;
+	memcpy(h->instance, f->payload + 8, FTMB_INSTANCE_MAX + 1);
+	return FTMB_OK;
+}
+
 const char *ftmb_repl_type_name(uint8_t type)
 {
 	static const char *const names[] = {
@@ -496,6 +538,7 @@ const char *ftmb_repl_type_name(uint8_t type)
 		[FTMB_REPL_PAL] = "PAL",     [FTMB_REPL_RELEASED] = "RELEASED",
 		[FTMB_REPL_CUT] = "CUT",     [FTMB_REPL_ACK] = "ACK",
 		[FTMB_REPL_HEARTBEAT] = "HEARTBEAT", [FTMB_REPL_COMMITTED] = "COMMITTED",
+		[FTMB_REPL_HANDOVER] = "HANDOVER",
 	};
 
 	if (type < FTMB_REPL_HELLO || type > FTMB_REPL_TYPE_MAX)

@@ -18,7 +18,7 @@ HOSTD_UNIT_SRCS := hostd/logstore.c hostd/config.c hostd/net.c hostd/error.c
 HOSTD_CKPT_UNIT_SRCS := hostd/commit.c hostd/vm_cmdline.c
 HOSTD_SRCS := $(HOSTD_UNIT_SRCS) $(HOSTD_CKPT_UNIT_SRCS) hostd/main.c hostd/backup.c \
 	hostd/instance.c hostd/monitor.c hostd/failover.c hostd/heartbeat.c hostd/control.c \
-	hostd/conn.c hostd/qmp.c hostd/vm.c hostd/ckpt_recv.c hostd/vm_restore.c
+	hostd/conn.c hostd/qmp.c hostd/vm.c hostd/ckpt_recv.c hostd/vm_restore.c hostd/handover.c
 # The backup reads a checkpoint's cut with the region's host side.
 CFLAGS_hostd/ckpt_recv.c = -Ivhost-backend
 HOSTD_LIBS = libftmbckpt.a libhostregion.a libftmbrepl.a libftmb.a

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "handover.h"
 #include "hostd.h"
 #include "qmp.h"
 #include "vm.h"
@@ -148,6 +149,75 @@ static uint64_t member_u64(JsonObject *o, const char *name)
 	return (uint64_t)json_object_get_int_member_with_default(o, name, 0);
 }
 
+struct vm_waiter {
+	int64_t asked_us;
+	vm_ckpt_done_fn done;
+	gpointer data;
+};
+
+static void start_checkpoint(struct vm *vm);
+
+/* Answers the requests made before checkpoint c started (c NULL: all of
+ * them, with error). */
+static void answer_waiters(struct vm *vm, const struct vm_ckpt *c, const char *error)
+{
+	GSList *keep = NULL;
+
+	for (GSList *l = vm->waiters; l; l = l->next) {
+		struct vm_waiter *w = l->data;
+
+		if (c && w->asked_us > vm->sent_us) {
+			keep = g_slist_prepend(keep, w);
+			continue;
+		}
+		w->done(c, error, w->data);
+		g_free(w);
+	}
+	g_slist_free(vm->waiters);
+	vm->waiters = g_slist_reverse(keep);
+}
+
+const char *vm_request_checkpoint(struct vm *vm, vm_ckpt_done_fn done, gpointer data)
+{
+	struct vm_waiter *w;
+
+	if (vm->prot != PROT_ON)
+		return "the VM is not protected right now (see status: vm.protection, last_error)";
+	w = g_new0(struct vm_waiter, 1);
+	w->asked_us = g_get_monotonic_time();
+	w->done = done;
+	w->data = data;
+	vm->waiters = g_slist_append(vm->waiters, w);
+	if (!vm->in_flight)
+		start_checkpoint(vm);
+	return NULL;
+}
+
+static gboolean on_tick(gpointer data);
+
+void vm_suspend_checkpoints(struct vm *vm)
+{
+	if (vm->tick_tag)
+		g_source_remove(vm->tick_tag);
+	vm->tick_tag = 0;
+}
+
+void vm_resume_checkpoints(struct vm *vm)
+{
+	if (vm->prot == PROT_ON && !vm->tick_tag)
+		vm->tick_tag = g_timeout_add_full(G_PRIORITY_HIGH,
+						  vm->inst->cfg->vm.checkpoint_interval_ms, on_tick,
+						  vm, NULL);
+}
+
+void vm_hand_over(struct vm *vm, const char *to)
+{
+	vm->handed_to = g_strdup(to);
+	unprotect(vm, "the instance was handed over to its backup");
+	if (vm->pid)
+		kill(vm->pid, SIGKILL);
+}
+
 static void on_checkpoint(struct qmp *q, JsonNode *ret, const char *error, gpointer data)
 {
 	struct vm *vm = data;
@@ -181,6 +251,16 @@ static void on_checkpoint(struct qmp *q, JsonNode *ret, const char *error, gpoin
 	g_debug("instance %s: checkpoint %" G_GUINT64_FORMAT ": pause %" G_GUINT64_FORMAT
 		" us, %" G_GUINT64_FORMAT " dirty pages, %" G_GUINT64_FORMAT " bytes",
 		vm->inst->name, c.seq, c.pause_us, c.dirty_pages, c.bytes);
+	answer_waiters(vm, &c, NULL);
+	if (vm->waiters)
+		start_checkpoint(vm);
+}
+
+static void start_checkpoint(struct vm *vm)
+{
+	vm->in_flight = TRUE;
+	vm->sent_us = g_get_monotonic_time();
+	qmp_execute(vm->qmp, "x-ftmb-checkpoint", NULL, -1, on_checkpoint, vm);
 }
 
 /* Every interval: the next checkpoint, unless one is still in flight; a
@@ -199,9 +279,7 @@ static gboolean on_tick(gpointer data)
 		}
 		return G_SOURCE_CONTINUE;
 	}
-	vm->in_flight = TRUE;
-	vm->sent_us = now;
-	qmp_execute(vm->qmp, "x-ftmb-checkpoint", NULL, -1, on_checkpoint, vm);
+	start_checkpoint(vm);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -243,8 +321,7 @@ static void on_ftmb_start(struct qmp *q, JsonNode *ret, const char *error, gpoin
 	vm->protected_since_wall_us = g_get_real_time();
 	vm->stream_tag = g_unix_fd_add(vm->stream_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stream_event,
 				       vm);
-	vm->tick_tag = g_timeout_add_full(G_PRIORITY_HIGH, vm->inst->cfg->vm.checkpoint_interval_ms,
-					  on_tick, vm, NULL);
+	vm_resume_checkpoints(vm);
 	g_message("instance %s: checkpoints to backup %s every %u ms", vm->inst->name,
 		  vm->inst->cfg->backup, vm->inst->cfg->vm.checkpoint_interval_ms);
 }
@@ -377,6 +454,7 @@ static void unprotect(struct vm *vm, const char *why)
 	vm->prot = PROT_OFF;
 	vm->failures++;
 	set_error(vm, why);
+	answer_waiters(vm, NULL, why);
 	if (vm->tick_tag)
 		g_source_remove(vm->tick_tag);
 	if (vm->stream_tag)
@@ -389,7 +467,7 @@ static void unprotect(struct vm *vm, const char *why)
 	vm->stream_fd = -1;
 	if (vm->state == VM_RUNNING) /* QEMU waits for the frame in flight: the socket is gone */
 		qmp_execute(vm->qmp, "x-ftmb-stop", NULL, -1, NULL, NULL);
-	if (vm->inst->h->leaving || vm->state != VM_RUNNING) {
+	if (vm->inst->h->leaving || vm->state != VM_RUNNING || vm->handed_to) {
 		g_message("instance %s: checkpoints stop: %s", vm->inst->name, why);
 		return;
 	}
@@ -451,7 +529,10 @@ static void on_qemu_exit(GPid pid, gint status, gpointer data)
 
 	vm->state = VM_EXITED;
 	vm->exit_status = status;
-	if (!g_spawn_check_wait_status(status, &error) || !vm->inst->h->leaving)
+	if (vm->handed_to)
+		g_message("instance %s: QEMU (pid %d) killed: the instance runs on %s now",
+			  vm->inst->name, pid, vm->handed_to);
+	else if (!g_spawn_check_wait_status(status, &error) || !vm->inst->h->leaving)
 		g_warning("instance %s: QEMU (pid %d) exited: %s; see %s", vm->inst->name, pid,
 			  error ? error->message : "status 0", vm->log_path);
 	g_clear_error(&error);
@@ -579,6 +660,8 @@ static void vm_free(struct vm *vm)
 		g_source_remove(vm->wait_tag);
 	if (vm->retry_tag)
 		g_source_remove(vm->retry_tag);
+	if (vm->handover)
+		handover_abort(vm->handover, "ftmb-hostd is stopping");
 	unprotect(vm, "ftmb-hostd is stopping");
 	if (vm->child_tag)
 		g_source_remove(vm->child_tag);
@@ -592,6 +675,7 @@ static void vm_free(struct vm *vm)
 	g_free(vm->serial_path);
 	g_free(vm->log_path);
 	g_free(vm->last_error);
+	g_free(vm->handed_to);
 	g_free(vm);
 }
 

@@ -25,6 +25,8 @@
  *   5. A failed checkpoint, a closed stream or a refused HELLO ends this
  *      protection (x-ftmb-stop) and starts a new one after a backoff, with a
  *      full checkpoint.
+ *   6. An operator can ask for a checkpoint at once (vm_request_checkpoint);
+ *      it is taken as soon as none is in flight, and the timer goes on.
  */
 #ifndef HOSTD_VM_H
 #define HOSTD_VM_H
@@ -62,6 +64,10 @@ struct vm_ckpt {
 
 #define VM_RECENT 1024u /* incremental checkpoints kept for percentiles */
 
+/* An operator's request for a checkpoint (ftmbctl checkpoint) is answered
+ * with the first checkpoint that started after it, or with why none will. */
+typedef void (*vm_ckpt_done_fn)(const struct vm_ckpt *c, const char *error, gpointer data);
+
 struct vm {
 	struct instance *inst;
 	char **argv;
@@ -92,10 +98,27 @@ struct vm {
 	uint64_t incremental;	  /* checkpoints in recent[], ever */
 	struct vm_ckpt recent[VM_RECENT];
 	char *last_error;
+	GSList *waiters; /* struct vm_waiter: operators' checkpoint requests */
+	struct handover *handover; /* a planned failover under way (handover.h) */
+	char *handed_to;	   /* the backup it was handed over to: QEMU is gone */
 };
 
 /* Starts the VM of every VM instance this host is primary for. */
 void vm_start_all(struct hostd *h);
+
+/* Asks for a checkpoint now, without waiting for the next interval; done
+ * is called later, from the main loop. Returns NULL, or why the request is
+ * refused (done is then never called). */
+const char *vm_request_checkpoint(struct vm *vm, vm_ckpt_done_fn done, gpointer data);
+
+/* Planned failover (handover.h): the checkpoint timer stops (a checkpoint
+ * in flight still completes) and starts again. */
+void vm_suspend_checkpoints(struct vm *vm);
+void vm_resume_checkpoints(struct vm *vm);
+
+/* The backup has taken the instance over: QEMU is killed, and this VM is
+ * never protected or started again here. */
+void vm_hand_over(struct vm *vm, const char *to);
 
 /* Stops checkpoints and the VMs (hostd is stopping). */
 void vm_stop_all(struct hostd *h);

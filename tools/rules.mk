@@ -9,12 +9,12 @@
 
 TESTTRAFFIC_SRCS := tools/testtraffic/frame.c tools/testtraffic/sinkrec.c \
 	tools/testtraffic/lathist.c tools/testtraffic/flowtrack.c tools/testtraffic/pacer.c \
-	tools/testtraffic/backoff.c
+	tools/testtraffic/backoff.c tools/testtraffic/jsonout.c
 TRAFFIC_SRCS := tools/traffic/main.c tools/traffic/options.c tools/traffic/port.c \
 	tools/traffic/run.c tools/traffic/report.c
 VERIFY_SRCS := tools/verify/main.c tools/verify/verify.c
 
-CFLAGS_tools/testtraffic/ = $(call pc,--cflags glib-2.0)
+CFLAGS_tools/testtraffic/ = $(call pc,--cflags glib-2.0 json-glib-1.0)
 CFLAGS_tools/traffic/ = -Itools/testtraffic $(call pc,--cflags libdpdk glib-2.0 json-glib-1.0)
 CFLAGS_tools/verify/ = -Itools/testtraffic $(call pc,--cflags glib-2.0 json-glib-1.0)
 TESTTRAFFIC_LDLIBS = $(call pc,--libs glib-2.0) -lm

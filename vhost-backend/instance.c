@@ -230,11 +230,19 @@ static void start_replica_port(struct instance *inst)
 {
 	int rc = start_port(inst);
 
-	if (rc)
+	if (!rc) {
+		VLOG(INFO, "instance %s: replica: external port started", inst->cfg.name);
+	} else if (inst->port_memif_client) {
+		/* its server is away, or still serves the old primary (a
+		 * planned failover leaves it running): keep trying */
+		inst->port_restarts++;
+		VLOG(NOTICE, "instance %s: replica: external port %s cannot start yet (%s): "
+			     "trying again every %llu ms", inst->cfg.name, inst->cfg.port,
+		     strerror(-rc), PORT_HANDSHAKE_NS / 1000000ull);
+	} else {
 		instance_stop(inst, FTMB_E_FIELD, "cannot start the external port %s: %s",
 			      inst->cfg.port, strerror(-rc));
-	else
-		VLOG(INFO, "instance %s: replica: external port started", inst->cfg.name);
+	}
 }
 
 /* A memif client whose server is away cannot start: it tries again every

@@ -9,14 +9,5 @@
 #   bench-checkpoint accel=... mem_mib=256 interval_ms=50 pause_p50_us=...
 #   pause_p99_us=... stopcont_p50_us=... pause_ratio=... dirty_pages_p50=...
 #   restore_ms=...
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-BUILD=${BUILD:-build}
-
-image=$(tools/mkimage.sh --bin-dir "$BUILD/guest" 2>/dev/null)
-field() { sed -n "s/^$1 //p" <<<"$image"; }
-
-exec python3 tests/ckpt/bench_checkpoint.py --build "$BUILD" \
-	--qemu "$(readlink -f "$BUILD/qemu-system-x86_64")" \
-	--kernel "$(field kernel)" --initrd "$(field initrd)" \
-	--accel-probe "$PWD/tools/accel-probe.sh" "$@"
+. "$(dirname "$0")/lab.sh"
+lab_run bench_checkpoint.py --accel-probe "$PWD/tools/accel-probe.sh" "$@"

@@ -20,14 +20,12 @@ is that traffic plus a shell loop printing to the console. Measured:
               primary host is killed.
 """
 
-import argparse
 import json
 import os
 import signal
-import sys
 import time
 
-from vmlab import Fail, Lab, pct, say
+from vmlab import Fail, lab_main, pct, say
 
 NAME = "bench-checkpoint"
 
@@ -117,31 +115,8 @@ def run(lab, seconds, n_stopcont):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--build", default="build")
-    ap.add_argument("--qemu", required=True)
-    ap.add_argument("--kernel", required=True)
-    ap.add_argument("--initrd", required=True)
-    ap.add_argument("--accel-probe", required=True)
-    ap.add_argument("--seconds", type=int, default=30)
-    ap.add_argument("--stopcont", type=int, default=60)
-    ap.add_argument("--keep", action="store_true")
-    a = ap.parse_args()
-    script = ("i=0; while :; do i=$((i+1)); echo TICK $i; sleep 0.2; done & "
-              "exec ftmb-monitor --threads 1 --io afpacket:eth0").replace(" ", "%20")
-    append = f"console=ttyS0 quiet panic=-1 ipv6.disable=1 ftmb.run=sh,-c,{script}"
-    lab = Lab(NAME, os.path.abspath(a.build), a.qemu, a.kernel, a.initrd, append,
-              accel="auto", accel_probe=a.accel_probe)
-    ok = False
-    try:
-        run(lab, a.seconds, a.stopcont)
-        ok = True
-    except Exception as e:  # noqa: BLE001 - any failure gets the logs
-        say(NAME, f"FAIL: {e}")
-        lab.dump_logs()
-    finally:
-        lab.stop(keep=a.keep)
-    sys.exit(0 if ok else 1)
+    lab_main(NAME, __doc__, run, options=[("--seconds", 30), ("--stopcont", 60)],
+             accel_probe=True)
 
 
 if __name__ == "__main__":

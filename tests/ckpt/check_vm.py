@@ -21,16 +21,14 @@ Checks, while traffic runs and after:
      those of the checkpoint.
 """
 
-import argparse
 import json
 import os
 import signal
 import struct
 import subprocess
-import sys
 import time
 
-from vmlab import FRAME_BYTES, Fail, Lab, say
+from vmlab import FRAME_BYTES, Fail, lab_main, say
 
 
 def check(cond, msg):
@@ -85,7 +83,8 @@ def run(lab, traffic_s):
           f"in {traffic_s} s)")
     check(all(b[4] >= a[4] for a, b in zip(rows, rows[1:])) and rows[-1][4] > rows[0][4],
           "the committed epoch only grows")
-    check(logged > 3000 and held_max < logged / 4,
+    # (at least 1000 inputs: a guest on overloaded cores serves fewer)
+    check(logged > 1000 and held_max < logged / 4,
           f"the backup's log is truncated at each commit (held at most {held_max} of "
           f"{logged} inputs)")
 
@@ -121,6 +120,20 @@ def run(lab, traffic_s):
     stats_b = lab.instance("hostB", "stats")["checkpoints"]
     check(stats_b["refused"] == 0 and stats_b["truncated"] == 0,
           f"no checkpoint refused or cut short so far ({stats_b['stored']} stored)")
+
+    # the operator's checkpoint: answered with one taken after the request
+    before = lab.instance("hostA")["vm"]["last_checkpoint"]["seq"]
+    ctl = [f"{lab.build}/ftmbctl", "--socket", f"{lab.work}/hostA.ctl", "checkpoint", "vm1"]
+    out = subprocess.run(ctl + ["--json"], capture_output=True, text=True)
+    a = json.loads(out.stdout) if out.stdout else {}
+    check(out.returncode == 0 and a.get("ok") and a["ckpt_seq"] > before and
+          a["backup"] == "hostB" and a["bytes"] > 0,
+          f"ftmbctl checkpoint vm1: checkpoint {a.get('ckpt_seq')} (status had {before}), "
+          f"paused {a.get('pause_ms')} ms, {a.get('dirty_pages')} dirty pages, answered in "
+          f"{a.get('took_ms')} ms")
+    out = subprocess.run(ctl[:-1] + ["nosuch"], capture_output=True, text=True)
+    check(out.returncode == 1 and "no VM instance nosuch" in out.stderr,
+          f"and refuses an instance it does not run: {out.stderr.strip()}")
 
     # 4: the primary host dies while a checkpoint is on its way (a new
     # generator waits for the replica, which takes over the external link)
@@ -191,29 +204,7 @@ def run(lab, traffic_s):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--build", default="build")
-    ap.add_argument("--qemu", required=True)
-    ap.add_argument("--kernel", required=True)
-    ap.add_argument("--initrd", required=True)
-    ap.add_argument("--traffic-s", type=int, default=15)
-    ap.add_argument("--keep", action="store_true")
-    a = ap.parse_args()
-    script = ("i=0; while :; do i=$((i+1)); echo TICK $i; sleep 0.2; done & "
-              "exec ftmb-monitor --threads 1 --io afpacket:eth0").replace(" ", "%20")
-    append = f"console=ttyS0 quiet panic=-1 ipv6.disable=1 ftmb.run=sh,-c,{script}"
-    lab = Lab("check-vm", os.path.abspath(a.build), a.qemu, a.kernel, a.initrd, append)
-    ok = False
-    try:
-        run(lab, a.traffic_s)
-        ok = True
-    except Exception as e:  # noqa: BLE001 - any failure gets the logs
-        say("check-vm", f"FAIL: {e.__class__.__name__ if not isinstance(e, Fail) else ''}"
-            f"{' ' if not isinstance(e, Fail) else ''}{e}")
-        lab.dump_logs()
-    finally:
-        lab.stop(keep=a.keep or not ok and bool(os.environ.get("KEEP")))
-    sys.exit(0 if ok else 1)
+    lab_main("check-vm", __doc__, run, options=[("--traffic-s", 15)])
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ $(foreach t,$(CKPT_TESTS),$(eval $(call CKPT_TEST_RULES,$(t))))
 CKPT_VM_DEPS = $(BUILD)/qemu-system-x86_64 $(BUILD)/ftmb-hostd $(BUILD)/ftmb-vhost \
 	$(BUILD)/ftmb-traffic $(BUILD)/ftmb-verify $(GUEST_BINS) $(BUILD)/ftmb-monitor \
 	$(BUILD)/tests/vhost/test-ext
-CHECKS += tests/ckpt/check-hostproc.sh tests/ckpt/check-vm.sh
+CHECKS += tests/ckpt/check-hostproc.sh tests/ckpt/check-vm.sh tests/ckpt/check-handover.sh
 CHECK_DEPS += $(CKPT_VM_DEPS)
 
 bench-checkpoint: $(CKPT_VM_DEPS)

@@ -15,6 +15,7 @@ the external link. Every name carries the run's tag; stop() kills what the
 lab started and removes what it created.
 """
 
+import argparse
 import ctypes
 import json
 import os
@@ -267,7 +268,10 @@ checkpoint_interval_ms = {self.interval_ms}
         path = f"{self.work}/{name}.conf"
         with open(path, "w") as f:
             f.write(conf)
-        return self.start(name, [f"{self.build}/ftmb-hostd", "-c", path, "--name", name,
+        # at real-time priority, as its systemd unit runs it: a TCG guest
+        # booting on two overloaded cores can starve heartbeats for seconds
+        return self.start(name, ["chrt", "-f", "10", f"{self.build}/ftmb-hostd", "-c", path,
+                                 "--name", name,
                                  "--listen", f"{ip}:{self.repl_port}",
                                  "--control", f"{self.work}/{name}.ctl",
                                  "--state-dir", f"{self.work}/{name}"], ns)
@@ -430,3 +434,41 @@ checkpoint_interval_ms = {self.interval_ms}
             print(f"--- {name}.log", flush=True)
             for l in lines[-15:]:
                 print(f"    {l}", flush=True)
+
+
+# The guest of these tests: a TICK on the console every 200 ms (to see a
+# restored guest go on from its checkpoint) and ftmb-monitor on eth0.
+MONITOR_APPEND = ("console=ttyS0 quiet panic=-1 ipv6.disable=1 ftmb.run=sh,-c," +
+                  ("i=0; while :; do i=$((i+1)); echo TICK $i; sleep 0.2; done & "
+                   "exec ftmb-monitor --threads 1 --io afpacket:eth0").replace(" ", "%20"))
+
+
+def lab_main(name, doc, run, options=(), accel_probe=False):
+    """The command line of a test on a Lab (--build, --qemu, --kernel,
+    --initrd, --keep, with accel_probe --accel-probe, and options: (flag,
+    default) pairs whose values are passed to run(lab, ...) in order); exits
+    0 when run returns, 1 when it raises, with the logs."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--qemu", required=True)
+    ap.add_argument("--kernel", required=True)
+    ap.add_argument("--initrd", required=True)
+    ap.add_argument("--keep", action="store_true")
+    if accel_probe:
+        ap.add_argument("--accel-probe", required=True)
+    for flag, default in options:
+        ap.add_argument(flag, default=default, type=type(default))
+    a = ap.parse_args()
+    accel = {"accel": "auto", "accel_probe": a.accel_probe} if accel_probe else {}
+    lab = Lab(name, os.path.abspath(a.build), a.qemu, a.kernel, a.initrd, MONITOR_APPEND,
+              **accel)
+    ok = False
+    try:
+        run(lab, *[getattr(a, flag.lstrip("-").replace("-", "_")) for flag, _ in options])
+        ok = True
+    except Exception as e:  # noqa: BLE001 - any failure gets the logs
+        say(name, f"FAIL: {e}")
+        lab.dump_logs()
+    finally:
+        lab.stop(keep=a.keep or not ok and bool(os.environ.get("KEEP")))
+    sys.exit(0 if ok else 1)

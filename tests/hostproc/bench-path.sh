@@ -7,9 +7,15 @@
 # same transport (the floor for released latency). For each middlebox and
 # mode, alternating, ROUNDS times: throughput at saturation (the generator
 # sends as fast as it can) and latency at a fixed offered load RATE; the
-# medians are reported. The last line per middlebox is
+# medians are reported. Mode checkpoint (Remus-style: outputs wait for the
+# commit of the next checkpoint, every CKPT_MS) runs at RATE only: without a
+# VM its checkpoints are empty, so its latency is a lower bound on
+# checkpoint-then-release. The last line per middlebox is
 #   bench-path mb=... threads=... off_mpps=... ftmb_mpps=... throughput_ratio=...
 #     off_p50_us=... ftmb_p50_us=... added_p50_us=... added_p99_us=... rtt_p50_us=...
+#     ckpt_p50_us=... ckpt_vs_ftmb_added=...
+# where ckpt_vs_ftmb_added is the latency mode checkpoint adds to mode off
+# divided by the latency mode ftmb adds.
 . "$(dirname "$0")/lib.sh" || exit 1
 
 THREADS=${THREADS:-1}
@@ -17,12 +23,14 @@ ROUNDS=${ROUNDS:-3}
 RATE=${RATE:-20000}
 SIZE=${SIZE:-128}
 SECONDS_EACH=${SECONDS_EACH:-3}
+CKPT_MS=${CKPT_MS:-50}
 
 # measure MB MODE RATE: one traffic run; sets mpps, p50 and p99.
 measure() {
-	local mb=$1 mode=$2 rate=$3
+	local mb=$1 mode=$2 rate=$3 keys=
+	[ "$mode" = checkpoint ] && keys=",ckpt_interval_ms=$CKPT_MS"
 	traffic gen --flows 256 --rate "$rate" --duration "$SECONDS_EACH" --warmup 1 --size "$SIZE"
-	start_vhost mb1 "$THREADS" "$mode"
+	start_vhost mb1 "$THREADS" "$mode" "$keys"
 	start_mb "$mb" mb1 "$THREADS"
 	sleep 0.2 # past ftmb-vhost's settle time for a new guest
 	go
@@ -59,16 +67,23 @@ for mb in nat monitor; do
 			log "$mb $mode round $r: saturation $sat Mpps; at $RATE pps p50 $p50 us p99 $p99 us"
 			echo "$mode $sat $p50 $p99" >>"$WORK/$mb.runs"
 		done
+		measure "$mb" checkpoint "$RATE"
+		log "$mb checkpoint round $r: every $CKPT_MS ms; at $RATE pps p50 $p50 us p99 $p99 us"
+		echo "checkpoint 0 $p50 $p99" >>"$WORK/$mb.runs"
 	done
 	pick() { awk -v m="$1" -v c="$2" '$1 == m {print $c}' "$WORK/$mb.runs" | median; }
 	off_mpps=$(pick off 2) ftmb_mpps=$(pick ftmb 2)
 	off_p50=$(pick off 3) ftmb_p50=$(pick ftmb 3)
 	off_p99=$(pick off 4) ftmb_p99=$(pick ftmb 4)
+	ckpt_p50=$(pick checkpoint 3)
 	awk -v mb="$mb" -v t="$THREADS" -v om="$off_mpps" -v fm="$ftmb_mpps" -v o50="$off_p50" \
-		-v f50="$ftmb_p50" -v o99="$off_p99" -v f99="$ftmb_p99" -v rtt="$rtt" 'BEGIN {
+		-v f50="$ftmb_p50" -v o99="$off_p99" -v f99="$ftmb_p99" -v rtt="$rtt" -v c50="$ckpt_p50" 'BEGIN {
+		added = f50 - o50
+		ratio = (added > 0) ? sprintf("%.0f", (c50 - o50) / added) : "inf"
 		printf "bench-path mb=%s threads=%d off_mpps=%.4f ftmb_mpps=%.4f throughput_ratio=%.3f " \
-			"off_p50_us=%.1f ftmb_p50_us=%.1f added_p50_us=%.1f added_p99_us=%.1f rtt_p50_us=%.1f\n",
-			mb, t, om, fm, fm / om, o50, f50, f50 - o50, f99 - o99, rtt }' >>"$WORK/lines"
+			"off_p50_us=%.1f ftmb_p50_us=%.1f added_p50_us=%.1f added_p99_us=%.1f rtt_p50_us=%.1f " \
+			"ckpt_p50_us=%.1f ckpt_vs_ftmb_added=%s\n",
+			mb, t, om, fm, fm / om, o50, f50, added, f99 - o99, rtt, c50, ratio }' >>"$WORK/lines"
 done
 stop hostd_a
 stop hostd_b

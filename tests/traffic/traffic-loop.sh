@@ -17,35 +17,9 @@ traffic=$build/ftmb-traffic
 verify=$build/ftmb-verify
 tmp=$(mktemp -d /tmp/ftmb-traffic-check.XXXXXX)
 sock=ftmb-traffic-check-$$ # abstract memif sockets: nothing to remove
-pids=()
 failures=0
 
-any_alive() {
-	local p
-	for p in "${pids[@]}"; do
-		kill -0 "$p" 2>/dev/null && return 0
-	done
-	return 1
-}
-
-# SIGTERM lets ftmb-traffic end cleanly (removing its EAL runtime
-# directory); SIGKILL is for one that has not within a second.
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		any_alive || break
-		sleep 0.1
-	done
-	for p in "${pids[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$root/tests/traffic/lib.sh"
 
 # Starts ftmb-traffic in the background with output in $tmp/$name.{out,err}.
 # Every instance ends by itself within 20 s (--duration or --count), so that
@@ -144,12 +118,17 @@ check "sink ended by itself and recorded the 3000, no gaps" \
 
 echo "--- 3. echo replaced mid-run"
 start gen3 --dev "net_memif0,role=server,socket=$sock-3,$ring" --flows 4 --rate 10000 \
-	--duration 2 --record "$tmp/gen3.rec" --json
+	--duration 6 --record "$tmp/gen3.rec" --json
 gen=$last_pid
 sleep 0.2
 start echo3a --dev "net_memif0,role=client,socket=$sock-3,$ring" --echo --duration 20 -q
 echo_a=$last_pid
-sleep 0.6
+# A loaded machine can take seconds to start an EAL: wait for the link.
+for _ in $(seq 100); do
+	grep -q "is up" "$tmp/gen3.err" && break
+	sleep 0.1
+done
+sleep 0.5
 kill -TERM "$echo_a"
 wait "$echo_a"
 sleep 0.2

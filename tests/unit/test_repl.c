@@ -433,6 +433,48 @@ static void test_vectors_malformed(void **state)
 	assert_int_equal(ftmb_repl_get_heartbeat(&f, &hb), FTMB_E_TRUNCATED);
 }
 
+/* HANDOVER: a round trip, then each malformed field refused. */
+static void test_handover(void **state)
+{
+	uint8_t buf[256], *p = buf + FTMB_REPL_HDR_LEN;
+	struct ftmb_repl_handover h = { .step = FTMB_HANDOVER_ACCEPTED }, out;
+	struct ftmb_repl_frame f;
+	int len;
+
+	(void)state;
+	strcpy(h.instance, "nat-1");
+	len = ftmb_repl_put_handover(buf, sizeof(buf), &h);
+	decode_one(buf, len, &f);
+	assert_int_equal(f.type, FTMB_REPL_HANDOVER);
+	assert_int_equal(ftmb_repl_get_handover(&f, &out), FTMB_OK);
+	assert_int_equal(out.step, FTMB_HANDOVER_ACCEPTED);
+	assert_string_equal(out.instance, "nat-1");
+
+	f = frame_of(FTMB_REPL_HANDOVER, p, (uint32_t)len - FTMB_REPL_HDR_LEN);
+	ftmb_put_le32(p, 4); /* no such step */
+	assert_int_equal(ftmb_repl_get_handover(&f, &out), FTMB_E_RANGE);
+	ftmb_put_le32(p, FTMB_HANDOVER_REQUEST);
+	p[5] = 1;
+	assert_int_equal(ftmb_repl_get_handover(&f, &out), FTMB_E_FIELD);
+	p[5] = 0;
+	p[8 + 2] = '/'; /* "na/-1": not a name */
+	assert_int_equal(ftmb_repl_get_handover(&f, &out), FTMB_E_FIELD);
+	memset(p + 8, 'a', FTMB_INSTANCE_MAX + 1); /* no terminating NUL */
+	assert_int_equal(ftmb_repl_get_handover(&f, &out), FTMB_E_LENGTH);
+	f.len += 1;
+	assert_int_equal(ftmb_repl_get_handover(&f, &out), FTMB_E_LENGTH);
+	f.len -= 2;
+	assert_int_equal(ftmb_repl_get_handover(&f, &out), FTMB_E_TRUNCATED);
+
+	h.step = 0;
+	assert_int_equal(ftmb_repl_put_handover(buf, sizeof(buf), &h), FTMB_E_RANGE);
+	h.step = FTMB_HANDOVER_REQUEST;
+	h.instance[0] = '\0';
+	assert_int_equal(ftmb_repl_put_handover(buf, sizeof(buf), &h), FTMB_E_RANGE);
+	strcpy(h.instance, "nat-1");
+	assert_int_equal(ftmb_repl_put_handover(buf, 20, &h), FTMB_E_NOSPACE);
+}
+
 /* Random garbage, checksummed so that it reaches the typed parsers: every
  * outcome must be a clean error or a valid parse, never a crash. */
 static void test_fuzzed_payloads_never_crash(void **state)
@@ -449,7 +491,7 @@ static void test_fuzzed_payloads_never_crash(void **state)
 			x = x * 6364136223846793005ull + 1442695040888963407ull;
 			payload[j] = (uint8_t)(x >> 56);
 		}
-		uint8_t type = (uint8_t)(1 + i % 7);
+		uint8_t type = (uint8_t)(1 + i % FTMB_REPL_TYPE_MAX);
 		size_t n = raw_frame(buf, type, 0, payload, len);
 
 		ftmb_repl_decoder_init(&dec, store, STORE);
@@ -462,6 +504,7 @@ static void test_fuzzed_payloads_never_crash(void **state)
 			struct ftmb_repl_released rel;
 			struct ftmb_repl_vector v;
 			struct ftmb_repl_heartbeat hb;
+			struct ftmb_repl_handover ho;
 		} u;
 		switch (type) {
 		case FTMB_REPL_HELLO: (void)ftmb_repl_get_hello(&f, &u.h); break;
@@ -470,6 +513,7 @@ static void test_fuzzed_payloads_never_crash(void **state)
 		case FTMB_REPL_RELEASED: (void)ftmb_repl_get_released(&f, &u.rel); break;
 		case FTMB_REPL_CUT: (void)ftmb_repl_get_cut(&f, &u.v); break;
 		case FTMB_REPL_ACK: (void)ftmb_repl_get_ack(&f, &u.v); break;
+		case FTMB_REPL_HANDOVER: (void)ftmb_repl_get_handover(&f, &u.ho); break;
 		default: (void)ftmb_repl_get_heartbeat(&f, &u.hb); break;
 		}
 	}
@@ -491,6 +535,7 @@ int main(void)
 		T(test_input_malformed),
 		T(test_pal_malformed),
 		T(test_vectors_malformed),
+		T(test_handover),
 		T(test_fuzzed_payloads_never_crash),
 	};
 

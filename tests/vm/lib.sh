@@ -246,7 +246,10 @@ start_vm_vhost() {
 # vCPUs and queue pairs, the guest NIC's MAC $VM_MAC) behind ftmb-vhost
 # with cut=pause and checkpoints it every CKPT_MS to host B's ftmb-hostd,
 # whose replica_vhost restores it on failover. Both hosts name the same
-# paths: the replica's QEMU has the primary's command line.
+# paths: the replica's QEMU has the primary's command line. A crash closes
+# host A's connections and hostd B sees them end at once; the heartbeat
+# timeout (FAILURE_TIMEOUT_MS, 1 s) only guards against a false failure
+# while a TCG guest boots on overloaded cores.
 VM_RAM=/dev/shm/ftmb-$TAG-ram
 VM_REGION=/dev/shm/ftmb-$TAG-region
 VM_SOCK=$WORK/vm1.vhost
@@ -265,7 +268,7 @@ write_vm_failover_conf() {
 	cat >"$WORK/hostd.conf" <<CONF
 [hostd]
 heartbeat_interval_ms = 5
-failure_timeout_ms = ${FAILURE_TIMEOUT_MS:-200}
+failure_timeout_ms = ${FAILURE_TIMEOUT_MS:-1000}
 
 [peers]
 a = $IP_A:$REPL_PORT

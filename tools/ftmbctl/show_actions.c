@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * checkpoint, failover, migrate: one paragraph on what the operation did
- * (answers in hostd/CONTROL.md, "Proposed: operations").
+ * (answers in hostd/CONTROL.md; migrate is proposed there).
  */
 #include "fields.h"
 #include "show.h"
@@ -9,8 +9,8 @@
 void show_checkpoint(JsonObject *answer, FILE *out)
 {
 	fprintf(out,
-		"checkpoint #%s of %s: VM paused %s, %s dirty pages (%s), complete at the backup "
-		"%s %s after the request\n",
+		"checkpoint #%s of %s: VM paused %s, %s dirty pages (%s), streamed to the backup "
+		"%s; answered %s after the request\n",
 		field_text(answer, "ckpt_seq"), field_text(answer, "instance"),
 		field_ms(answer, "pause_ms"), field_text(answer, "dirty_pages"),
 		field_bytes(answer, "bytes"), field_text(answer, "backup"),
@@ -32,17 +32,13 @@ static void show_protection(JsonObject *answer, FILE *out)
 
 void show_failover(JsonObject *answer, FILE *out)
 {
-	JsonObject *timeline = field_object(answer, "failover");
-
 	fprintf(out,
-		"%s failed over from %s to %s: final checkpoint #%s, packets held for %s, "
-		"%s in all\n",
+		"%s handed over from %s to %s: the VM was paused %s when %s took it; "
+		"answered %s after the request\n",
 		field_text(answer, "instance"), field_text(answer, "from"),
-		field_text(answer, "to"), field_text(answer, "final_ckpt_seq"),
-		field_ms(answer, "downtime_ms"), field_ms(answer, "took_ms"));
-	if (timeline)
-		show_timeline(field_text(answer, "instance"), timeline, out);
-	show_protection(answer, out);
+		field_text(answer, "to"), field_ms(answer, "paused_ms"), field_text(answer, "to"),
+		field_ms(answer, "took_ms"));
+	fprintf(out, "the replica's timeline: ftmbctl status on %s\n", field_text(answer, "to"));
 }
 
 void show_migrate(JsonObject *answer, FILE *out)

@@ -135,7 +135,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ftmb-traffic: %s\n", err->message);
 		leave(&o, 1);
 	}
-	if (!o.quiet && !traffic_port_link_up(&port))
+	bool waited = !traffic_port_link_up(&port);
+
+	if (!o.quiet && waited)
 		fprintf(stderr, "ftmb-traffic: waiting for the link of %s\n", port.name);
 	if ((o.mode == MODE_GEN || o.mode == MODE_SEND_ONLY) &&
 	    !traffic_port_wait_link(&port, o.link_timeout, &stop_requested)) {
@@ -151,6 +153,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ftmb-traffic: interrupted while waiting for %s\n", o.go_file);
 		status = 1;
 	} else {
+		if (!o.quiet && waited && traffic_port_link_up(&port))
+			fprintf(stderr, "ftmb-traffic: the link of %s is up\n", port.name);
 		status = run(&o, &port);
 	}
 	leave(&o, status);

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "jsonout.h"
 #include "report.h"
 
 #define GAPS_LISTED 10 /* flows with gaps named in the report */
@@ -240,30 +241,18 @@ static void json_counts(JsonBuilder *b, const char *name, const struct traffic_c
 	json_builder_end_object(b);
 }
 
-static void json_int(JsonBuilder *b, const char *name, uint64_t v)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_int_value(b, (gint64)v);
-}
-
-static void json_double(JsonBuilder *b, const char *name, double v)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_double_value(b, v);
-}
-
 static void json_latency(JsonBuilder *b, const struct lathist *l)
 {
 	json_builder_set_member_name(b, "latency_us");
 	json_builder_begin_object(b);
-	json_int(b, "samples", l->n);
-	json_double(b, "min", us(l->n ? l->min : 0));
-	json_double(b, "mean", lathist_mean(l) / 1e3);
-	json_double(b, "p50", us(lathist_quantile(l, 0.5)));
-	json_double(b, "p90", us(lathist_quantile(l, 0.9)));
-	json_double(b, "p99", us(lathist_quantile(l, 0.99)));
-	json_double(b, "p99_9", us(lathist_quantile(l, 0.999)));
-	json_double(b, "max", us(l->max));
+	jsonout_int(b, "samples", l->n);
+	jsonout_double(b, "min", us(l->n ? l->min : 0));
+	jsonout_double(b, "mean", lathist_mean(l) / 1e3);
+	jsonout_double(b, "p50", us(lathist_quantile(l, 0.5)));
+	jsonout_double(b, "p90", us(lathist_quantile(l, 0.9)));
+	jsonout_double(b, "p99", us(lathist_quantile(l, 0.99)));
+	jsonout_double(b, "p99_9", us(lathist_quantile(l, 0.999)));
+	jsonout_double(b, "max", us(l->max));
 	json_builder_end_object(b);
 }
 
@@ -273,19 +262,19 @@ static void json_loss(JsonBuilder *b, const struct summary *s)
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "packets");
 	json_builder_add_int_value(b, s->lost);
-	json_double(b, "ratio", s->loss_ratio);
-	json_int(b, "flows_with_gaps", s->gaps.flows);
-	json_int(b, "missing", s->gaps.missing);
-	json_int(b, "gaps", s->gaps.runs);
-	json_int(b, "largest_gap", s->gaps.largest);
+	jsonout_double(b, "ratio", s->loss_ratio);
+	jsonout_int(b, "flows_with_gaps", s->gaps.flows);
+	jsonout_int(b, "missing", s->gaps.missing);
+	jsonout_int(b, "gaps", s->gaps.runs);
+	jsonout_int(b, "largest_gap", s->gaps.largest);
 	json_builder_set_member_name(b, "flows");
 	json_builder_begin_array(b);
 	for (uint32_t i = 0; i < s->gaps.listed; i++) {
 		json_builder_begin_object(b);
-		json_int(b, "flow", s->gaps.list[i].flow);
-		json_int(b, "missing", s->gaps.list[i].h.missing);
-		json_int(b, "gaps", s->gaps.list[i].h.runs);
-		json_int(b, "first_missing", s->gaps.list[i].h.first_missing);
+		jsonout_int(b, "flow", s->gaps.list[i].flow);
+		jsonout_int(b, "missing", s->gaps.list[i].h.missing);
+		jsonout_int(b, "gaps", s->gaps.list[i].h.runs);
+		jsonout_int(b, "first_missing", s->gaps.list[i].h.first_missing);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -296,12 +285,12 @@ static void json_tx(JsonBuilder *b, const struct traffic_run *r, const struct su
 {
 	json_builder_set_member_name(b, "tx");
 	json_builder_begin_object(b);
-	json_double(b, "offered_pps", r->o->rate);
-	json_double(b, "mpps", s->tx_pps / 1e6);
-	json_double(b, "gbps", s->tx_gbps);
-	json_int(b, "packets", r->tx_win.packets);
-	json_int(b, "bytes", r->tx_win.bytes);
-	json_int(b, "behind_schedule", r->pacer.skipped - r->skipped_before_win);
+	jsonout_double(b, "offered_pps", r->o->rate);
+	jsonout_double(b, "mpps", s->tx_pps / 1e6);
+	jsonout_double(b, "gbps", s->tx_gbps);
+	jsonout_int(b, "packets", r->tx_win.packets);
+	jsonout_int(b, "bytes", r->tx_win.bytes);
+	jsonout_int(b, "behind_schedule", r->pacer.skipped - r->skipped_before_win);
 	json_counts(b, "whole_run", &r->tx_all);
 	json_builder_end_object(b);
 }
@@ -310,18 +299,18 @@ static void json_rx(JsonBuilder *b, const struct traffic_run *r, const struct su
 {
 	json_builder_set_member_name(b, "rx");
 	json_builder_begin_object(b);
-	json_double(b, "mpps", s->rx_pps / 1e6);
-	json_double(b, "gbps", s->rx_gbps);
-	json_int(b, "packets", r->rx_win.packets);
-	json_int(b, "bytes", r->rx_win.bytes);
-	json_int(b, "unique_whole_run", r->rx_unique);
-	json_int(b, "frames", r->rx_frames);
-	json_int(b, "duplicates", r->rx_dup);
-	json_int(b, "non_test", r->rx_nontest);
-	json_int(b, "not_sent_by_us", r->rx_out_of_range);
-	json_int(b, "bad_ip_checksum", r->rx_bad_csum);
-	json_int(b, "echoed", r->echoed);
-	json_int(b, "echo_dropped", r->echo_dropped);
+	jsonout_double(b, "mpps", s->rx_pps / 1e6);
+	jsonout_double(b, "gbps", s->rx_gbps);
+	jsonout_int(b, "packets", r->rx_win.packets);
+	jsonout_int(b, "bytes", r->rx_win.bytes);
+	jsonout_int(b, "unique_whole_run", r->rx_unique);
+	jsonout_int(b, "frames", r->rx_frames);
+	jsonout_int(b, "duplicates", r->rx_dup);
+	jsonout_int(b, "non_test", r->rx_nontest);
+	jsonout_int(b, "not_sent_by_us", r->rx_out_of_range);
+	jsonout_int(b, "bad_ip_checksum", r->rx_bad_csum);
+	jsonout_int(b, "echoed", r->echoed);
+	jsonout_int(b, "echo_dropped", r->echo_dropped);
 	json_builder_end_object(b);
 }
 
@@ -330,53 +319,34 @@ static void print_json(const struct traffic_run *r, const struct summary *s,
 {
 	const struct traffic_opts *o = r->o;
 	JsonBuilder *b = json_builder_new();
-	JsonGenerator *gen = json_generator_new();
-	JsonNode *root;
-	char *text;
 
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "mode");
 	json_builder_add_string_value(b, traffic_mode_name(o->mode));
 	json_builder_set_member_name(b, "port");
 	json_builder_add_string_value(b, r->port->name);
-	json_int(b, "flows", o->flows);
-	json_int(b, "frame_size", o->size);
-	json_double(b, "warmup_s", o->warmup);
-	json_double(b, "window_s", s->win_s);
+	jsonout_int(b, "flows", o->flows);
+	jsonout_int(b, "frame_size", o->size);
+	jsonout_double(b, "warmup_s", o->warmup);
+	jsonout_double(b, "window_s", s->win_s);
 	json_builder_set_member_name(b, "interrupted");
 	json_builder_add_boolean_value(b, r->interrupted);
-	json_int(b, "link_downs", r->link_downs);
-	json_double(b, "cpu_s", r->cpu_s);
-	json_double(b, "cpu_share", cpu_share(r));
+	jsonout_int(b, "link_downs", r->link_downs);
+	jsonout_double(b, "cpu_s", r->cpu_s);
+	jsonout_double(b, "cpu_share", cpu_share(r));
 	json_tx(b, r, s);
 	json_rx(b, r, s);
 	json_loss(b, s);
 	json_latency(b, &r->lat);
 	json_builder_set_member_name(b, "record");
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "file");
-	if (o->record)
-		json_builder_add_string_value(b, o->record);
-	else
-		json_builder_add_null_value(b);
-	json_int(b, "records", r->records);
-	json_builder_set_member_name(b, "error");
-	if (record_error)
-		json_builder_add_string_value(b, record_error);
-	else
-		json_builder_add_null_value(b);
+	jsonout_str(b, "file", o->record);
+	jsonout_int(b, "records", r->records);
+	jsonout_str(b, "error", record_error);
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 
-	root = json_builder_get_root(b);
-	json_generator_set_root(gen, root);
-	json_generator_set_pretty(gen, TRUE);
-	text = json_generator_to_data(gen, NULL);
-	printf("%s\n", text);
-	g_free(text);
-	json_node_unref(root);
-	g_object_unref(gen);
-	g_object_unref(b);
+	jsonout_print(b);
 }
 
 void traffic_report_print(const struct traffic_run *r, const char *record_error)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jsonout.h"
 #include "sinkrec.h"
 #include "verify.h"
 
@@ -104,35 +105,23 @@ static void print_human(const struct cli *c, const struct verify_result *res)
 	printf("\n");
 }
 
-static void json_int(JsonBuilder *b, const char *name, uint64_t v)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_int_value(b, (gint64)v);
-}
-
-static void json_str(JsonBuilder *b, const char *name, const char *s)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_string_value(b, s);
-}
-
 static void json_packet(JsonBuilder *b, const struct verify_packet *p)
 {
 	const struct ftmb_sinkrec *r = p->rec;
 	char *ip = ip_str(r->src_ip);
 
 	json_builder_begin_object(b);
-	json_str(b, "role", p->role);
-	json_str(b, "file", p->file);
-	json_int(b, "index", p->index);
-	json_int(b, "flow", r->flow);
-	json_int(b, "seq", r->seq);
-	json_int(b, "mb_global", r->mb_global);
-	json_int(b, "mb_flow", r->mb_flow);
-	json_str(b, "src_ip", ip);
-	json_int(b, "src_port", r->src_port);
-	json_int(b, "tx_ns", r->tx_ns);
-	json_int(b, "rx_ns", r->rx_ns);
+	jsonout_str(b, "role", p->role);
+	jsonout_str(b, "file", p->file);
+	jsonout_int(b, "index", p->index);
+	jsonout_int(b, "flow", r->flow);
+	jsonout_int(b, "seq", r->seq);
+	jsonout_int(b, "mb_global", r->mb_global);
+	jsonout_int(b, "mb_flow", r->mb_flow);
+	jsonout_str(b, "src_ip", ip);
+	jsonout_int(b, "src_port", r->src_port);
+	jsonout_int(b, "tx_ns", r->tx_ns);
+	jsonout_int(b, "rx_ns", r->rx_ns);
 	json_builder_end_object(b);
 	g_free(ip);
 }
@@ -140,27 +129,24 @@ static void json_packet(JsonBuilder *b, const struct verify_packet *p)
 static void print_json(const struct cli *c, const struct verify_result *res)
 {
 	JsonBuilder *b = json_builder_new();
-	JsonGenerator *gen = json_generator_new();
-	JsonNode *root;
-	char *text;
 
 	json_builder_begin_object(b);
-	json_str(b, "mb", verify_mb_name(c->mb));
+	jsonout_str(b, "mb", verify_mb_name(c->mb));
 	json_builder_set_member_name(b, "ok");
 	json_builder_add_boolean_value(b, res->kind == NULL);
-	json_int(b, "records", res->records);
-	json_int(b, "packets", res->packets);
-	json_int(b, "flows", res->flows);
-	json_int(b, "duplicates", res->duplicates);
+	jsonout_int(b, "records", res->records);
+	jsonout_int(b, "packets", res->packets);
+	jsonout_int(b, "flows", res->flows);
+	jsonout_int(b, "duplicates", res->duplicates);
 	if (c->mb == VERIFY_NAT) {
-		json_int(b, "lifetimes", res->lifetimes);
-		json_int(b, "remaps", res->remaps);
+		jsonout_int(b, "lifetimes", res->lifetimes);
+		jsonout_int(b, "remaps", res->remaps);
 	}
 	json_builder_set_member_name(b, "violation");
 	if (res->kind) {
 		json_builder_begin_object(b);
-		json_str(b, "kind", res->kind);
-		json_str(b, "message", res->message);
+		jsonout_str(b, "kind", res->kind);
+		jsonout_str(b, "message", res->message);
 		json_builder_set_member_name(b, "packets");
 		json_builder_begin_array(b);
 		for (unsigned int i = 0; i < res->npkts; i++)
@@ -171,15 +157,7 @@ static void print_json(const struct cli *c, const struct verify_result *res)
 		json_builder_add_null_value(b);
 	}
 	json_builder_end_object(b);
-	root = json_builder_get_root(b);
-	json_generator_set_root(gen, root);
-	json_generator_set_pretty(gen, TRUE);
-	text = json_generator_to_data(gen, NULL);
-	printf("%s\n", text);
-	g_free(text);
-	json_node_unref(root);
-	g_object_unref(gen);
-	g_object_unref(b);
+	jsonout_print(b);
 }
 
 int main(int argc, char **argv)

@@ -23,6 +23,7 @@
  *   ACK        u16 n | u16 0 | u32 0 | u64 in[n] | u64 pal[n]   (durable vector)
  *   HEARTBEAT  u64 seq | u64 time_ns | u32 state | u32 0
  *   COMMITTED  u64 epoch   (backup to ftmb-vhost, see below)
+ *   HANDOVER   u32 step | u32 0 | char instance[64] (NUL-padded)
  *
  * Checkpoints. ftmb-vhost numbers its cuts with an epoch (1, 2, ...): one
  * per pause of a checkpointed VM (the cut is also written into the shared
@@ -33,6 +34,13 @@
  * is stored whole; the log is then truncated at the cut. COMMITTED is
  * cumulative (E covers every earlier epoch) and, after a reconnection, the
  * backup repeats the last one right after its HELLO answer and ACK.
+ *
+ * Planned failover. On a hostd's heartbeat connection the primary asks its
+ * backup to take one instance over (HANDOVER, step REQUEST) once the VM is
+ * paused, so that nothing more leaves it; the backup answers ACCEPTED when
+ * it has fenced the instance's log stream and started the failover, or
+ * REFUSED (it does not back that instance up for this peer, or has no log).
+ * The primary destroys its VM only after ACCEPTED, and resumes it otherwise.
  *
  * The first frame on a connection is HELLO, in both directions. A hostd's
  * HELLO (role FTMB_ROLE_HOSTD) names the host in instance, with n_threads =
@@ -67,9 +75,16 @@ enum ftmb_repl_type {
 	FTMB_REPL_ACK = 6,
 	FTMB_REPL_HEARTBEAT = 7,
 	FTMB_REPL_COMMITTED = 8,
+	FTMB_REPL_HANDOVER = 9,
 };
 
-#define FTMB_REPL_TYPE_MAX FTMB_REPL_COMMITTED
+#define FTMB_REPL_TYPE_MAX FTMB_REPL_HANDOVER
+
+enum ftmb_handover_step {
+	FTMB_HANDOVER_REQUEST = 1,  /* primary to backup: take the instance over */
+	FTMB_HANDOVER_ACCEPTED = 2, /* backup: fenced, failing over */
+	FTMB_HANDOVER_REFUSED = 3,  /* backup: not this instance from you */
+};
 
 /* The state a HEARTBEAT's sender reports. */
 enum ftmb_hb_state {
@@ -131,6 +146,11 @@ struct ftmb_repl_heartbeat {
 	uint32_t state;
 };
 
+struct ftmb_repl_handover {
+	uint32_t step; /* enum ftmb_handover_step */
+	char instance[FTMB_INSTANCE_MAX + 1];
+};
+
 /* CRC32C (Castagnoli), the checksum of every frame. */
 uint32_t ftmb_crc32c(const void *data, size_t len);
 
@@ -146,6 +166,7 @@ int ftmb_repl_put_cut(uint8_t *buf, size_t cap, const struct ftmb_repl_vector *c
 int ftmb_repl_put_ack(uint8_t *buf, size_t cap, const struct ftmb_repl_vector *ack);
 int ftmb_repl_put_heartbeat(uint8_t *buf, size_t cap, const struct ftmb_repl_heartbeat *hb);
 int ftmb_repl_put_committed(uint8_t *buf, size_t cap, uint64_t epoch);
+int ftmb_repl_put_handover(uint8_t *buf, size_t cap, const struct ftmb_repl_handover *h);
 
 /*
  * Incremental decoder: bytes arrive in arbitrary pieces; frames come out
@@ -184,6 +205,7 @@ int ftmb_repl_get_cut(const struct ftmb_repl_frame *f, struct ftmb_repl_vector *
 int ftmb_repl_get_ack(const struct ftmb_repl_frame *f, struct ftmb_repl_vector *ack);
 int ftmb_repl_get_heartbeat(const struct ftmb_repl_frame *f, struct ftmb_repl_heartbeat *hb);
 int ftmb_repl_get_committed(const struct ftmb_repl_frame *f, uint64_t *epoch);
+int ftmb_repl_get_handover(const struct ftmb_repl_frame *f, struct ftmb_repl_handover *h);
 
 /* The i-th record of a parsed PAL batch (i < count). */
 void ftmb_repl_pal_get(const struct ftmb_repl_pal *pal, uint16_t i, struct ftmb_record *rec);
