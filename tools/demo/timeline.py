@@ -321,7 +321,8 @@ def print_latency(ev, tl):
 
 
 def plot(ev, tl, png, data):
-    """Per-packet latency against arrival time, with the recovery's steps."""
+    """Per-packet latency against arrival time, from 5 s before the kill to
+    10 s after the first output, with the recovery's steps."""
     with open(data, "w") as f:
         for x in ev.records:
             f.write(f"{x[0] / 1000:.4f} {x[1]:.3f}\n")
@@ -332,6 +333,7 @@ def plot(ev, tl, png, data):
              'set title "ftmb demo: per-packet latency through the NAT VM; host A killed at 0 s"',
              'set xlabel "arrival at the sink (s from the kill)"',
              'set ylabel "latency (ms)"', 'set logscale y', 'set grid',
+             f'set xrange [-5:{tl.first_output / 1000 + 10:.1f}]',
              'set key top left',
              'set arrow from 0, graph 0 to 0, graph 1 nohead lw 2 lc rgb "red"',
              'set label "kill" at 0, graph 0.97 right offset -0.5,0 tc rgb "red"']
