@@ -77,6 +77,6 @@ DEMO_DEPS = $(BUILD)/qemu-system-x86_64 $(GUEST_BINS) $(BUILD)/ftmb-hostd $(BUIL
 	$(BUILD)/ftmb-traffic $(BUILD)/ftmb-verify $(BUILD)/ftmb-records $(BUILD)/ftmbctl
 
 demo: deps
-	@$(MAKE) --no-print-directory $(DEMO_DEPS)
+	@$(MAKE) -s --no-print-directory $(DEMO_DEPS)
 	@BUILD=$(BUILD) tools/demo/demo.sh
 .PHONY: demo
