@@ -95,11 +95,13 @@ def run(lab, traffic_s):
         s = lab.instance("hostB")
         if (s["cut"] and s["cut"]["in"] == vh["logged"]["in"] and
                 s["cut"]["pal"] == vh["logged"]["pal"] and
-                s["checkpoints"]["stored_epoch"] == s["cut"]["ckpt_seq"]):
+                s["checkpoints"]["stored_epoch"] == s["cut"]["ckpt_seq"] and
+                all(q["released"] == q["outputs"] for q in vh["queues"])):
             return s, vh
         time.sleep(0.5)
         return None
-    b, vh = lab.wait_for(at_rest, 60, "a commit covering every input and PAL at rest")
+    b, vh = lab.wait_for(at_rest, 60, "a commit covering every input and PAL at rest, "
+                         "every output released")
     recs = lab.records()
     stamps = {r[8] for r in recs}
     top = b["cut"]["pal"][0]  # the monitor takes its lock once per packet

@@ -96,9 +96,9 @@ static void committed_malformed(void **state)
 	len = ftmb_repl_put_committed(buf, sizeof(buf), 9);
 	buf[FTMB_REPL_HDR_LEN + 3] ^= 4;
 	assert_int_equal(decode(buf, (size_t)len, &f), FTMB_E_CHECKSUM);
-	/* a type past COMMITTED */
+	/* a type past the last one */
 	len = ftmb_repl_put_committed(buf, sizeof(buf), 9);
-	buf[4] = FTMB_REPL_COMMITTED + 1;
+	buf[4] = FTMB_REPL_TYPE_MAX + 1;
 	reseal(buf);
 	assert_int_equal(decode(buf, (size_t)len, &f), FTMB_E_TYPE);
 	/* another frame handed to the COMMITTED parser, and the reverse */

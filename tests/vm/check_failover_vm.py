@@ -216,8 +216,10 @@ def round_main(a):
         problems.append(f"{res['lost_outside']} frames lost outside the failover's window "
                         f"(more than {OUTSIDE_LOSS_MAX:.0%} of {sent})")
     if recs and kill_mono > max(r[6] for r in recs):
-        problems.append(f"the host failed {res['late_ms']:.0f} ms later than asked, after the "
-                        f"traffic had ended (was the harness starved of CPU?)")
+        problems.append(f"nothing sent after the failure came back (the failure came "
+                        f"{res['late_ms']:.0f} ms late; the traffic ended "
+                        f"{(kill_mono - max(r[6] for r in recs)) / 1e6:.0f} ms before it, or "
+                        f"before the replica served it: raise DURATION)")
 
     verdict = open(os.path.join(w, "verify.out")).read().strip()
     res["violation"] = a.verify_rc == 1

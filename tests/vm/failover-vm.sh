@@ -47,7 +47,8 @@ FLOWS=${FLOWS:-64}
 # A TCG guest with two busy host cores carries about this much without
 # loss (vm-monitor.sh measures it).
 RATE=${RATE:-600}
-DURATION=${DURATION:-7}
+# Long enough to go on well past the failover on overloaded cores.
+DURATION=${DURATION:-12}
 SIZE=128
 KILL_MIN_MS=${KILL_MIN_MS:-1500}
 KILL_MAX_MS=${KILL_MAX_MS:-3000}
