@@ -63,6 +63,7 @@ static void free_instance(gpointer p)
 	g_free(inst->vm.qemu);
 	g_free(inst->vm.machine);
 	g_free(inst->vm.accel);
+	g_free(inst->vm.mac);
 	g_free(inst->vm.ram_file);
 	g_free(inst->vm.vhost_socket);
 	g_free(inst->vm.region);
@@ -349,6 +350,8 @@ static gboolean load_vm(struct hostd_vm_cfg *vm, GKeyFile *kf, const char *group
 	       take_uint(kf, group, "memory_mb", 16, 1u << 20, &vm->memory_mb, error) &&
 	       take_uint(kf, group, "smp", 1, 256, &vm->smp, error) &&
 	       take_uint(kf, group, "queues", 1, FTMB_MAX_THREADS, &vm->queues, error) &&
+	       take_string(kf, group, "mac", &vm->mac, error) &&
+	       take_uint(kf, group, "queue_size", 256, 1024, &vm->queue_size, error) &&
 	       take_string(kf, group, "ram_file", &vm->ram_file, error) &&
 	       take_string(kf, group, "vhost_socket", &vm->vhost_socket, error) &&
 	       take_string(kf, group, "region", &vm->region, error) &&
@@ -363,7 +366,7 @@ static gboolean load_instance(struct hostd_config *cfg, GKeyFile *kf, const char
 	static const char *const known[] = {
 		"primary", "backup", "on_backup_lost", "replica_vhost", "replica_middlebox",
 		"kernel", "initrd", "append", "qemu", "machine", "accel", "memory_mb", "smp",
-		"queues", "ram_file", "vhost_socket", "region", "region_size",
+		"queues", "mac", "queue_size", "ram_file", "vhost_socket", "region", "region_size",
 		"checkpoint_interval_ms", "replica_start", NULL
 	};
 	struct hostd_instance_cfg *inst = g_new0(struct hostd_instance_cfg, 1);
@@ -438,6 +441,17 @@ static gboolean argv_mentions(char **argv, const char *word)
 	return FALSE;
 }
 
+/* xx:xx:xx:xx:xx:xx in hex, the group bit of the first octet clear. */
+static gboolean is_unicast_mac(const char *mac)
+{
+	if (strlen(mac) != 17)
+		return FALSE;
+	for (int i = 0; i < 17; i++)
+		if (i % 3 == 2 ? mac[i] != ':' : !g_ascii_isxdigit(mac[i]))
+			return FALSE;
+	return !(g_ascii_xdigit_value(mac[1]) & 1);
+}
+
 /* A VM instance needs what its command line is made of. */
 static gboolean validate_vm(const struct hostd_instance_cfg *inst, GError **error)
 {
@@ -460,6 +474,12 @@ static gboolean validate_vm(const struct hostd_instance_cfg *inst, GError **erro
 	if (strcmp(vm->accel, "kvm") && strcmp(vm->accel, "tcg") && strcmp(vm->accel, "auto"))
 		return invalid(error, "[instance %s] accel = %s: expected kvm, tcg or auto", n,
 			       vm->accel);
+	if (vm->mac && !is_unicast_mac(vm->mac))
+		return invalid(error, "[instance %s] mac = %s: expected a unicast MAC such as "
+				      "02:f7:00:00:00:01", n, vm->mac);
+	if (vm->queue_size & (vm->queue_size - 1))
+		return invalid(error, "[instance %s] queue_size = %u: QEMU wants 256, 512 or 1024", n,
+			       vm->queue_size);
 	if (!g_path_is_absolute(vm->vhost_socket) || !g_path_is_absolute(vm->region) ||
 	    !g_path_is_absolute(vm->kernel) || (vm->ram_file && !g_path_is_absolute(vm->ram_file)))
 		return invalid(error, "[instance %s]: kernel, vhost_socket, region and ram_file must be "

@@ -44,6 +44,9 @@
  *   ram_file = /dev/shm/ftmb-nat1-ram # the guest RAM's file (shared with ftmb-vhost)
  *   vhost_socket = /run/ftmb/nat1.vhost
  *   queues = 1                        # virtio-net queue pairs
+ *   mac = 02:f7:00:00:00:01           # the guest NIC's MAC (default: QEMU's);
+ *                                     # the one ftmb-vhost's mac= announces
+ *   queue_size = 256                  # virtio-net RX and TX ring sizes
  *   region = /dev/shm/ftmb-nat1       # ftmb-vhost's region file
  *   region_size = 512K                # its size, a power of two
  *   checkpoint_interval_ms = 50
@@ -74,6 +77,8 @@ struct hostd_vm_cfg {
 	char *kernel, *initrd, *append;
 	char *qemu, *machine, *accel;
 	guint memory_mb, smp, queues;
+	char *mac;        /* NULL: QEMU's default */
+	guint queue_size; /* 0: QEMU's default */
 	char *ram_file;
 	char *vhost_socket;
 	char *region;

@@ -142,6 +142,39 @@ static void add_replicas(JsonBuilder *b, const struct failover_timeline *tl)
 	json_builder_end_array(b);
 }
 
+/* A CLOCK_MONOTONIC time in ns (g_get_monotonic_time's clock: the one of
+ * ftmb-vhost's statistics and traces and of the traffic tools' records, so
+ * that a timeline can join them), or null. */
+static void add_mono(JsonBuilder *b, const char *name, int64_t mono_us)
+{
+	json_builder_set_member_name(b, name);
+	if (mono_us)
+		json_builder_add_int_value(b, mono_us * 1000);
+	else
+		json_builder_add_null_value(b);
+}
+
+/* Every step of the failover on one clock. */
+static void add_timeline(JsonBuilder *b, const struct failover_timeline *tl)
+{
+	const struct vm_restore_stats *rs = &tl->restore;
+
+	json_builder_set_member_name(b, "at_mono_ns");
+	json_builder_begin_object(b);
+	add_mono(b, "last_heartbeat", tl->last_heartbeat_us);
+	add_mono(b, "detected", tl->detected_us);
+	add_mono(b, "dumped", tl->dumped_us);
+	if (tl->vm) {
+		add_mono(b, "restore_start", rs->start_us);
+		add_mono(b, "prefilled", rs->prefilled_us);
+		add_mono(b, "vhost_ready", rs->vhost_ready_us);
+		add_mono(b, "loaded", rs->loaded_us);
+		add_mono(b, "running", rs->running_us);
+	}
+	add_mono(b, "replica_started", tl->started_us);
+	json_builder_end_object(b);
+}
+
 /* A VM's restore: the checkpoint, and how long each step took. */
 static void add_restore(JsonBuilder *b, const struct vm_restore_stats *rs)
 {
@@ -181,6 +214,7 @@ static void add_failover(JsonBuilder *b, const struct instance *inst)
 	add_replicas(b, tl);
 	if (tl->vm)
 		add_restore(b, &tl->restore);
+	add_timeline(b, tl);
 	json_builder_end_object(b);
 }
 

@@ -49,13 +49,20 @@ static void add_memory(GPtrArray *a, const struct hostd_vm_cfg *vm)
 static void add_devices(GPtrArray *a, const struct hostd_vm_cfg *vm)
 {
 	char *sock = opt_escape(vm->vhost_socket);
+	GString *nic = g_string_new(NULL);
 
 	add(a, "-chardev");
 	addf(a, "socket,id=vhost0,path=%s", sock);
 	add(a, "-netdev");
 	addf(a, "vhost-user,id=net0,chardev=vhost0,queues=%u", vm->queues);
+	g_string_printf(nic, "virtio-net-pci,netdev=net0,mq=%s,romfile=", vm->queues > 1 ? "on" : "off");
+	if (vm->mac)
+		g_string_append_printf(nic, ",mac=%s", vm->mac);
+	if (vm->queue_size)
+		g_string_append_printf(nic, ",rx_queue_size=%u,tx_queue_size=%u", vm->queue_size,
+				       vm->queue_size);
 	add(a, "-device");
-	addf(a, "virtio-net-pci,netdev=net0,mq=%s,romfile=", vm->queues > 1 ? "on" : "off");
+	g_ptr_array_add(a, g_string_free(nic, FALSE));
 	add(a, "-device");
 	add(a, "ivshmem-plain,memdev=" VM_REGION_MEMDEV ",master=on");
 	g_free(sock);

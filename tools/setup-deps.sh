@@ -39,6 +39,7 @@ libvirt-daemon-driver-qemu
 libvirt-clients
 ethtool
 curl
+gnuplot-nox
 "
 
 missing=""

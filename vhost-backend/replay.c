@@ -35,6 +35,7 @@ void datapath_replay_begin(struct instance *inst)
 	for (uint16_t i = 0; i < inst->n; i++) {
 		inst->logged.in[i] = rf->log.cut.in[i];
 		inst->logged.pal[i] = rf->log.cut.pal[i];
+		rf->checked_pal[i] = rf->log.cut.pal[i];
 		host_region_resume_pal(&inst->region, i, rf->log.cut.pal[i]);
 	}
 	replay_log_horizons(&rf->log, horizon, inst->cfg.vars);

@@ -83,7 +83,8 @@ def run(lab, traffic_s):
           f"in {traffic_s} s)")
     check(all(b[4] >= a[4] for a, b in zip(rows, rows[1:])) and rows[-1][4] > rows[0][4],
           "the committed epoch only grows")
-    check(logged > 3000 and held_max < logged / 4,
+    # (at least 1000 inputs: a guest on overloaded cores serves fewer)
+    check(logged > 1000 and held_max < logged / 4,
           f"the backup's log is truncated at each commit (held at most {held_max} of "
           f"{logged} inputs)")
 
@@ -94,11 +95,13 @@ def run(lab, traffic_s):
         s = lab.instance("hostB")
         if (s["cut"] and s["cut"]["in"] == vh["logged"]["in"] and
                 s["cut"]["pal"] == vh["logged"]["pal"] and
-                s["checkpoints"]["stored_epoch"] == s["cut"]["ckpt_seq"]):
+                s["checkpoints"]["stored_epoch"] == s["cut"]["ckpt_seq"] and
+                all(q["released"] == q["outputs"] for q in vh["queues"])):
             return s, vh
         time.sleep(0.5)
         return None
-    b, vh = lab.wait_for(at_rest, 60, "a commit covering every input and PAL at rest")
+    b, vh = lab.wait_for(at_rest, 60, "a commit covering every input and PAL at rest, "
+                         "every output released")
     recs = lab.records()
     stamps = {r[8] for r in recs}
     top = b["cut"]["pal"][0]  # the monitor takes its lock once per packet

@@ -103,7 +103,8 @@ static void same_line_on_both_hosts(void **state)
 {
 	struct hostd_config *cfg = load("queues = 2\nmemory_mb = 512\nsmp = 2\naccel = kvm\n"
 					"qemu = /opt/qemu\nmachine = pc-q35-7.2\n"
-					"ram_file = /dev/shm/r\ncheckpoint_interval_ms = 20\n", NULL);
+					"ram_file = /dev/shm/r\ncheckpoint_interval_ms = 20\n"
+					"mac = 02:f7:00:00:00:01\nqueue_size = 1024\n", NULL);
 	const struct hostd_instance_cfg *inst = hostd_config_instance(cfg, "vm1");
 	const struct vm_paths there = { .qmp = "/b/vm1.qmp", .monitor = "/b/vm1.monitor",
 					.serial = "/b/vm1.serial" };
@@ -117,7 +118,8 @@ static void same_line_on_both_hosts(void **state)
 			assert_true(strstr(a[i], "/a/vm1.") && strstr(b[i], "/b/vm1."));
 	assert_string_equal(a[0], "/opt/qemu");
 	has_pair(a, "-netdev", "vhost-user,id=net0,chardev=vhost0,queues=2");
-	has_pair(a, "-device", "virtio-net-pci,netdev=net0,mq=on,romfile=");
+	has_pair(a, "-device", "virtio-net-pci,netdev=net0,mq=on,romfile=,mac=02:f7:00:00:00:01,"
+			       "rx_queue_size=1024,tx_queue_size=1024");
 	has_pair(a, "-machine", "pc-q35-7.2,memory-backend=ram");
 	has_pair(a, "-object", "memory-backend-file,id=ram,size=512M,mem-path=/dev/shm/r,share=on");
 	assert_int_equal(inst->vm.checkpoint_interval_ms, 20);
@@ -157,6 +159,11 @@ static void bad_vm_keys(void **state)
 	refuses("checkpoint_interval_ms = 0\n", "from 1 to 60000");
 	refuses("ram_file = relative\n", "absolute paths");
 	refuses("vm_memory = 1\n", "unknown key");
+	refuses("mac = 03:f7:00:00:00:01\n", "expected a unicast MAC");
+	refuses("mac = 02:f7:00:00:00\n", "expected a unicast MAC");
+	refuses("mac = 02-f7-00-00-00-01\n", "expected a unicast MAC");
+	refuses("queue_size = 768\n", "QEMU wants 256, 512 or 1024");
+	refuses("queue_size = 2048\n", "from 256 to 1024");
 	refuses("replica_start = standby\n", "is for host-process instances");
 }
 

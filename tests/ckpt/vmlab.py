@@ -268,7 +268,10 @@ checkpoint_interval_ms = {self.interval_ms}
         path = f"{self.work}/{name}.conf"
         with open(path, "w") as f:
             f.write(conf)
-        return self.start(name, [f"{self.build}/ftmb-hostd", "-c", path, "--name", name,
+        # at real-time priority, as its systemd unit runs it: a TCG guest
+        # booting on two overloaded cores can starve heartbeats for seconds
+        return self.start(name, ["chrt", "-f", "10", f"{self.build}/ftmb-hostd", "-c", path,
+                                 "--name", name,
                                  "--listen", f"{ip}:{self.repl_port}",
                                  "--control", f"{self.work}/{name}.ctl",
                                  "--state-dir", f"{self.work}/{name}"], ns)

@@ -96,7 +96,7 @@ failover() {
 	kill -9 "$PID_hostd_a" "$PID_vhost_a" "$PID_mb_a"
 	wait "$PID_hostd_a" "$PID_vhost_a" "$PID_mb_a" 2>/dev/null
 	PID_hostd_a= PID_vhost_a= PID_mb_a=
-	wait_for "$WORK/state-b/mon.vhost.log" "replica live" 20
+	wait_for "$WORK/state-b/mon.vhost.log" "replica live" 60
 	live=$(($(date +%s%N) - t0))
 	log "round $round: host A killed; replica live on host B after $((live / 1000000)) ms"
 	grep -h "failing over\|replica live\|announcing" "$WORK/hostd_b.log" "$WORK/state-b/mon.vhost.log" |

@@ -239,3 +239,120 @@ start_vm_vhost() {
 	wait_for "$WORK/vhost_a.log" "serving" 30
 	[ "$mode" = off ] || wait_for "$WORK/vhost_a.log" "connected to backup" 30
 }
+
+# ---- A checkpointed VM that fails over (failover-vm.sh, failover-vm-tcp.sh)
+#
+# Host A's ftmb-hostd launches the guest image itself (instance vm1, THREADS
+# vCPUs and queue pairs, the guest NIC's MAC $VM_MAC) behind ftmb-vhost
+# with cut=pause and checkpoints it every CKPT_MS to host B's ftmb-hostd,
+# whose replica_vhost restores it on failover. Both hosts name the same
+# paths: the replica's QEMU has the primary's command line. A crash closes
+# host A's connections and hostd B sees them end at once; the heartbeat
+# timeout (FAILURE_TIMEOUT_MS, 1 s) only guards against a false failure
+# while a TCG guest boots on overloaded cores.
+VM_RAM=/dev/shm/ftmb-$TAG-ram
+VM_REGION=/dev/shm/ftmb-$TAG-region
+VM_SOCK=$WORK/vm1.vhost
+
+# vm_vhost_keys: ftmb-vhost's instance on either host.
+vm_vhost_keys() {
+	echo "name=vm1,socket=$VM_SOCK,region=$VM_REGION,queues=$THREADS,vars=16,port=[net_af_packet0,iface=ext],mac=$VM_MAC,cut=pause"
+}
+
+# write_vm_failover_conf APPEND REGION_SIZE: both hosts' configuration; the
+# guest's kernel command line ends with APPEND (its ftmb.run=). The
+# replica's ftmb-vhost traces to $WORK/replica.trace (keys $REPLICA_KEYS
+# added) and writes its statistics to $WORK/vhost-b.json. settle=0: a
+# restored guest's driver is running already; it flushes nothing.
+write_vm_failover_conf() {
+	cat >"$WORK/hostd.conf" <<CONF
+[hostd]
+heartbeat_interval_ms = 5
+failure_timeout_ms = ${FAILURE_TIMEOUT_MS:-1000}
+
+[peers]
+a = $IP_A:$REPL_PORT
+b = $IP_B:$REPL_PORT
+
+[instance vm1]
+primary = a
+backup = b
+on_backup_lost = halt
+replica_vhost = $PWD/$BUILD/ftmb-vhost $EAL_BASE -m 512 --lcores=0@(0-1) --file-prefix=ftmb-$TAG-b-vhost -- --instance $(vm_vhost_keys),replay=%LOG%,settle=0,trace=$WORK/replica.trace${REPLICA_KEYS:-} --stats $WORK/vhost-b.json
+kernel = $KERNEL
+initrd = $INITRD
+append = console=ttyS0 quiet panic=-1 ipv6.disable=1 $1
+qemu = $(readlink -f "$QEMU")
+accel = ${ACCEL%%,*}
+memory_mb = 256
+smp = $THREADS
+queues = $THREADS
+mac = $VM_MAC
+queue_size = ${QSIZE:-1024}
+ram_file = $VM_RAM
+vhost_socket = $VM_SOCK
+region = $VM_REGION
+region_size = $2
+checkpoint_interval_ms = ${CKPT_MS:-50}
+CONF
+}
+
+# start_vm_primary APPEND READY: ftmb-vhost on host A (it creates the
+# region, whose size the configuration names; tracing to
+# $WORK/primary.trace), host B's hostd (its ACK log $WORK/b.acks), then
+# host A's, which launches the VM; returns once the guest's console
+# ($WORK/state-a/vm1.serial) shows READY.
+start_vm_primary() {
+	start vhost_a "$NS_A" "$BUILD/ftmb-vhost" $EAL_BASE --lcores='0@(0-1)' -m 512 \
+		--file-prefix="ftmb-$TAG-a-vhost" -- \
+		--instance "$(vm_vhost_keys),backup=$IP_B:$REPL_PORT,trace=$WORK/primary.trace" \
+		--stats "$WORK/vhost-a.json"
+	wait_for "$WORK/vhost_a.log" "serving" 30
+	write_vm_failover_conf "$1" "$(stat -c %s "$VM_REGION")"
+	HOSTD_ARGS="--ack-log $WORK/b.acks" start_hostd b
+	wait_for "$WORK/vhost_a.log" "connected to backup" 30
+	start_hostd a
+	appears "$WORK/state-a/vm1.serial" "$2" 180 ||
+		fail "the guest did not print '$2' within 180 s (console: $WORK/state-a/vm1.serial)"
+}
+
+# kill_host_a: every process of host A's namespace (hostd, ftmb-vhost,
+# QEMU) gets SIGKILL at once; the moment goes to $WORK/kill (kill_host.py).
+kill_host_a() {
+	python3 "$(dirname "${BASH_SOURCE[0]}")/../hostproc/kill_host.py" "$NS_A" "$WORK/kill" ||
+		fail "cannot kill host A"
+}
+
+# after_failover: waits for the replica to go live (120 s), then saves
+# hostd B's status in $WORK/status-b.json.
+after_failover() {
+	appears "$WORK/state-b/vm1.vhost.log" "replica live" 120 ||
+		log "no replica went live within 120 s of the failure"
+	"$BUILD/ftmbctl" -s "$WORK/hostd-b.sock" --json status >"$WORK/status-b.json" ||
+		fail "no status from hostd B"
+}
+
+# stop_vm_replica: SIGTERM to the replica ftmb-vhost (it writes its
+# statistics and closes its trace) and to the replica's QEMU.
+stop_vm_replica() {
+	local pids p i
+	pids=$(json "$WORK/status-b.json" "' '.join(str(p) for i in j['instances'] for p in [r['pid'] for r in ((i.get('failover') or {}).get('replicas') or [])] + [((i.get('failover') or {}).get('restore') or {}).get('qemu_pid') or ''] if p)")
+	for p in $pids; do
+		kill "$p" 2>/dev/null
+		for ((i = 0; i < 200; i++)); do
+			running "$p" || break
+			sleep 0.05
+		done
+	done
+}
+
+# teardown_segment: every namespace and file of a run; $WORK stays.
+teardown_segment() {
+	local ns
+	for ns in "$NS_T" "$NS_C" "$NS_S"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	teardown_hosts
+	rm -f "$VM_RAM" "$VM_REGION" "$VM_SOCK"
+}
