@@ -325,8 +325,19 @@ uint16_t datapath_deliver(struct instance *inst, int vid, uint16_t q, struct rte
 			  uint16_t n)
 {
 	uint64_t base = inst->logged.in[q];
-	uint16_t tagged = inst->ftmb ? tag_inputs(inst, q, base, pkts, n) : n;
-	uint16_t sent = rte_vhost_enqueue_burst(vid, 2 * q, pkts, tagged);
+	uint16_t tagged, sent;
+
+	/* Mode ftmb: a queue the guest has not declared ready may drop what it
+	 * is given (a starting DPDK port flushes its RX rings), and an input
+	 * logged but never seen would be processed by a replica only: no
+	 * number, no log, no input. */
+	if (inst->ftmb && !host_region_queue_ready(&inst->region, q)) {
+		rte_pktmbuf_free_bulk(pkts, n);
+		inst->st.q[q].not_ready += n;
+		return 0;
+	}
+	tagged = inst->ftmb ? tag_inputs(inst, q, base, pkts, n) : n;
+	sent = rte_vhost_enqueue_burst(vid, 2 * q, pkts, tagged);
 
 	if (inst->ftmb) {
 		if (inst->protected)
@@ -382,6 +393,30 @@ static bool outputs_allowed(const struct instance *inst)
 	return !inst->protected || sendbuf_room(&inst->link.sb) >= inst->pal_reserve;
 }
 
+/* The records of thread t that need the instance's state to check: a SKIP
+ * must name the thread's own queue and only inputs handed to the guest
+ * before the one that revealed the gap. Returns 0, or -1 when the instance
+ * was stopped. */
+static int check_skips(struct instance *inst, uint16_t t, const struct ftmb_record *recs,
+		       uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ftmb_record *r = &recs[i];
+
+		if (r->type != FTMB_REC_SKIP)
+			continue;
+		if (r->var != t || r->seq + r->value > inst->logged.in[t]) {
+			instance_stop(inst, FTMB_E_RANGE,
+				      "thread %u: SKIP of inputs %" PRIu64 "..%" PRIu64
+				      " of queue %u, but %" PRIu64 " handed to queue %u",
+				      t, r->seq, r->seq + r->value - 1, r->var, inst->logged.in[t], t);
+			return -1;
+		}
+		inst->st.q[t].skipped += r->value;
+	}
+	return 0;
+}
+
 /* At most one ring's worth each: all that was published before the
  * outputs just dequeued (or before the vCPUs stopped, at a cut). */
 int datapath_drain_pals(struct instance *inst)
@@ -405,6 +440,8 @@ int datapath_drain_pals(struct instance *inst)
 			}
 			if (k == 0)
 				break;
+			if (check_skips(inst, t, recs, (uint32_t)k))
+				return -1;
 			if (inst->protected)
 				log_pals(inst, t, recs, (uint32_t)k);
 			if (inst->replay)

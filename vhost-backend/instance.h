@@ -176,11 +176,11 @@ static inline int instance_vid(const struct instance *inst)
 	return __atomic_load_n(&inst->vid, __ATOMIC_ACQUIRE);
 }
 
-/* Whether the guest connected long enough ago (settle=) to be given input:
- * DPDK's virtio PMD (a host-process guest) flushes its RX rings while it
- * starts, which would silently drop inputs already numbered and logged.
- * Only a new connection waits: a device restarted on the same connection
- * (QEMU stop/cont around every checkpoint) keeps its rings. */
+/* Whether the guest connected long enough ago (settle=, default 0) to be
+ * given input. Only a timing convenience: what keeps inputs from a queue
+ * that would drop them is the guest's ready word (region.h). Only a new
+ * connection waits: a device restarted on the same connection (QEMU
+ * stop/cont around every checkpoint) keeps its rings. */
 static inline bool instance_guest_settled(const struct instance *inst, uint64_t now)
 {
 	return now >= __atomic_load_n(&inst->connected_ns, __ATOMIC_ACQUIRE) +
