@@ -500,6 +500,7 @@ static void drop_outputs(struct instance *inst)
 				rte_pktmbuf_free(h[i].pkt);
 	rte_pktmbuf_free_bulk(inst->tx, inst->n_tx);
 	inst->n_tx = 0;
+	datapath_drop_backlog(inst);
 }
 
 /* The instance ends on purpose (shutdown, or a guest cut off for breaking

@@ -118,6 +118,9 @@ struct instance {
 
 	struct rte_mbuf *tx[INST_TX_MAX]; /* released, waiting for the external port */
 	uint16_t n_tx;
+	/* inputs from the external port a guest RX queue has not taken yet */
+	struct rte_mbuf *backlog[FTMB_MAX_THREADS][INST_BURST];
+	uint16_t n_backlog[FTMB_MAX_THREADS];
 
 	struct replay_feed *replay;
 	struct announce announce;
