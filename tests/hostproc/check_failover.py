@@ -36,8 +36,11 @@ Every packet the sink did not receive (per-flow sequence gaps) is put in
 one class:
   in-flight   logged, and the replica suppressed its output: the primary
               released it just before it died, with its link
-  window      never logged, sent from 100 ms before the failure until
-              100 ms after the replica was live and its external link up
+  window      never logged, sent from 100 ms before the failure (or
+              from the last frame the primary logged, if earlier: frames
+              queue towards a starved primary, which takes them in the
+              order they were sent, and those still queued die with it)
+              until 100 ms after the replica was live and its link up
   unexplained anything else: logged but never output by the replica, or
               output by it and never received, or lost outside the window
 """
@@ -57,6 +60,7 @@ from check_path import (TESTPKT_MAGIC, first_covering, load_acks, load_records, 
                         load_releases)
 
 WINDOW_NS = 100_000_000
+BURST_SLACK_NS = 2_000_000  # a burst of 32 at 15 kpps
 REPL_HDR = struct.Struct("<IBBHI")
 REPL_INPUT = struct.Struct("<HHIQ")
 TESTPKT_HEAD = struct.Struct("<IIQ")
@@ -162,6 +166,11 @@ def classify_losses(recs, flows, logged, trace, kill_ns, back_ns):
         got.add((r[0], r[5]))
         top[r[0]] = max(top.get(r[0], 0), r[5])
     when = missing_tx_ns(recs, flows)
+    # The primary takes frames from its port in the order they were sent
+    # (one burst at a time): what it never logged and was sent after the
+    # last frame it logged was still queued for it when it failed.
+    last_logged = max((r[6] for r in recs if (r[0], r[5]) in logged), default=kill_ns)
+    start = min(kill_ns - WINDOW_NS, last_logged - BURST_SLACK_NS)
     classes = {"in_flight": 0, "window": 0, "unexplained": 0}
     first = None
     for flow, hi in top.items():
@@ -175,7 +184,7 @@ def classify_losses(recs, flows, logged, trace, kill_ns, back_ns):
                        "none": "logged, never output by the replica"}[kind]
             else:
                 t = when(flow, seq)
-                ok = kill_ns - WINDOW_NS <= t and (back_ns is None or t <= back_ns + WINDOW_NS)
+                ok = start <= t and (back_ns is None or t <= back_ns + WINDOW_NS)
                 cls = "window" if ok else "unexplained"
                 why = "" if ok else f"not logged, sent {(t - kill_ns) / 1e6:+.1f} ms from the failure"
             classes[cls] += 1

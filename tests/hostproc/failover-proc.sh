@@ -6,7 +6,8 @@
 #
 # Each round sets up two fresh hosts (lib.sh), runs monitor or nat
 # (alternately) with 4 threads behind ftmb-vhost on host a, hostd a as
-# primary and hostd b as backup, and sends many flows at a sustained rate.
+# primary and hostd b as backup, and sends many flows at a sustained rate
+# until a second after the replica is live.
 # At a random moment host a dies: every process in its namespace gets
 # SIGKILL, in every other pair of rounds after it hung for HANG_MS (SIGSTOP:
 # nothing leaves it, no connection ends, as after a power loss: only the
@@ -37,7 +38,11 @@ FLOWS=${FLOWS:-512}
 # What two shared cores carry without loss in mode ftmb with 4 middlebox
 # threads, ftmb-vhost, two hostds and the generator (README.md).
 RATE=${RATE:-15000}
-DURATION=${DURATION:-3}
+# Traffic goes on this long after the replica is live (and at most
+# MAX_DURATION seconds in all): the end follows the failover, so that a
+# harness starved of CPU cannot fail the host after the traffic ended.
+AFTER_LIVE_MS=${AFTER_LIVE_MS:-1000}
+MAX_DURATION=30
 SIZE=128
 # The failure comes at a random moment in this window after traffic starts.
 KILL_MIN_MS=${KILL_MIN_MS:-500}
@@ -61,8 +66,8 @@ run_round() {
 	REPLICA_VHOST_KEYS=",trace=$WORK/replica.trace$ORDER_KEY" write_hostd_conf mb1 "$mb" $THREADS
 	HOSTD_ARGS="--ack-log $WORK/b.acks" start_hostd b
 	start_hostd a
-	traffic gen --flows "$FLOWS" --rate "$RATE" --duration "$DURATION" --size $SIZE \
-		--record "$WORK/gen.rec" --stop-after-idle 300
+	traffic gen --flows "$FLOWS" --rate "$RATE" --duration $MAX_DURATION --size $SIZE \
+		--record "$WORK/gen.rec" --stop-after-idle 300 --stop-file "$WORK/stop"
 	# No settle time: ftmb-vhost hands input to a queue only once the
 	# middlebox's thread registered (after its virtio PMD flushed its RX
 	# rings), and inputs lost inside the middlebox are logged as skipped.
@@ -74,6 +79,8 @@ run_round() {
 	"$PYTHON" "$HERE/kill_host.py" "$NS_A" "$WORK/kill" $cut || fail "round $r: cannot kill host a"
 	appears "$WORK/state-b/mb1.vhost.log" "replica live" 20 ||
 		log "round $r: no replica went live within 20 s of the failure"
+	sleep "$(printf '%d.%03d' $((AFTER_LIVE_MS / 1000)) $((AFTER_LIVE_MS % 1000)))"
+	touch "$WORK/stop"
 	"$BUILD/ftmbctl" -s "$WORK/hostd-b.sock" --json status >"$WORK/status-b.json" ||
 		fail "round $r: no status from hostd b"
 	wait_traffic gen
@@ -89,12 +96,12 @@ run_round() {
 		dir=$WORK/round-$r
 		mkdir -p "$dir"
 		mv "$WORK"/*.log "$WORK"/*.json "$WORK"/*.out "$WORK"/*.trace "$WORK"/kill \
-			"$WORK"/hostd.conf "$WORK/state-b" "$dir"/ 2>/dev/null
+			"$WORK"/hostd.conf "$WORK/state-b" "$WORK/b.acks" "$dir"/ 2>/dev/null
 		mv "$WORK/gen.rec" "$dir"/ 2>/dev/null
 	fi
 	teardown_hosts
 	rm -rf "$WORK"/*.log "$WORK"/*.json "$WORK"/*.out "$WORK"/*.trace "$WORK"/*.rec \
-		"$WORK"/kill "$WORK"/state-* "$WORK"/go
+		"$WORK"/kill "$WORK"/state-* "$WORK"/go "$WORK"/stop
 	return $rc
 }
 

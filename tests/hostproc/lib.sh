@@ -183,7 +183,7 @@ start_mb() {
 traffic() {
 	local name=$1 i
 	shift
-	rm -f "$WORK/go"
+	rm -f "$WORK/go" "$WORK/stop"
 	"$BUILD/ftmb-traffic" $EAL_BASE ${TRAFFIC_EAL:-} --file-prefix="ftmb-$TAG-$name" -- \
 		--dev "net_memif0,role=server,socket=$EXT_SOCK,socket-abstract=no" --go-file "$WORK/go" --quiet --json "$@" \
 		>"$WORK/$name.json" 2>"$WORK/$name.log" &
