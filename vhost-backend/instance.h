@@ -99,6 +99,7 @@ struct instance {
 	uint16_t port_id;
 	bool port_memif_client; /* restarted while its link stays down */
 	bool port_up;
+	bool port_linked; /* its link came up since the port last started */
 	uint64_t port_start_ns, port_check_ns;
 	uint64_t port_restarts;
 	struct rte_mempool *pool;
@@ -152,9 +153,10 @@ uint64_t instance_poll(struct instance *inst, uint64_t now_ns);
 uint64_t instance_standby_poll(struct instance *inst, uint64_t now_ns);
 
 /* Starts a replica's external port once needed, and watches the link: a
- * memif client whose link is not up PORT_HANDSHAKE_NS after it started is
- * restarted (its server refuses a new client while an old connection
- * lingers; restarting sooner can crash DPDK 22.11's memif server). */
+ * memif client whose link has not come up PORT_HANDSHAKE_NS after it started
+ * is restarted (its server refuses a new client while an old connection
+ * lingers; restarting sooner can crash DPDK 22.11's memif server); one whose
+ * link was up is not. */
 void instance_port_watch(struct instance *inst, uint64_t now_ns);
 
 /* The loop has stopped for good and touches no device again: a device

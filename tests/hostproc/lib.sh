@@ -61,7 +61,9 @@ teardown_hosts() {
 	PIDS=()
 	ip netns del "$NS_A" 2>/dev/null
 	ip netns del "$NS_B" 2>/dev/null
-	rm -f /dev/shm/ftmb-"$TAG"-* "$EXT_SOCK"
+	# vhost-user sockets too: one left by a process that crashed would
+	# start the next replica middlebox before its region exists
+	rm -f /dev/shm/ftmb-"$TAG"-* "$EXT_SOCK" "$WORK"/*.vhost
 	rm -rf /var/run/dpdk/ftmb-"$TAG"-*
 }
 
