@@ -33,7 +33,10 @@
 #define RELEASED_PERIOD_NS 100000ull /* RELEASED watermarks at most every 100 us */
 #define STANDBY_CHECK_NS 500000ull   /* a standby looks for its replay file */
 #define PORT_CHECK_NS 1000000ull     /* how often the external link is looked at */
-#define PORT_HANDSHAKE_NS 100000000ull /* a memif client's link must be up by then */
+/* A memif client's link must be up by then, or it is restarted. Not
+ * sooner: each attempt its server refuses risks DPDK 22.11's memif server,
+ * whose interrupt thread has panicked when a refused client left. */
+#define PORT_HANDSHAKE_NS 250000000ull
 
 enum inst_state {
 	INST_RUNNING,
