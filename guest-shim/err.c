@@ -23,6 +23,7 @@ const char *ftmb_strerror(int err)
 	case FTMB_E_NOSPACE: return "buffer too small";
 	case FTMB_E_VARINT: return "malformed varint";
 	case FTMB_E_LIMIT: return "configured bound reached";
+	case FTMB_E_SKIPPED: return "input the primary never saw (skipped in replay)";
 	}
 	return err < 0 && err > -1000 ? strerror(-err) : "unknown error";
 }

@@ -24,6 +24,8 @@ struct ftmb_thread {
 	uint32_t idx;
 	uint64_t counter; /* logged events so far */
 	uint64_t out_seq; /* outputs tagged so far */
+	uint64_t in_seq;  /* the last input seq seen on its own RX queue */
+	uint64_t skipped; /* inputs of its queue it never saw (or dropped in replay) */
 	struct ftmb_vclock vc;
 
 	struct ftmb_ring *pal;

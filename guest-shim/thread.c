@@ -39,6 +39,8 @@ int ftmb_thread_register(struct ftmb *f, uint32_t idx, struct ftmb_thread **out)
 		return -errno;
 	th->rng[0] |= 1;
 	f->registered[idx] = true;
+	/* From now on the host hands inputs to queue idx (region.h). */
+	__atomic_store_n(&ftmb_region_ready(f->base)[idx], 1u, __ATOMIC_RELEASE);
 	*out = th;
 	return 0;
 }
@@ -66,5 +68,6 @@ void ftmb_thread_stats(const struct ftmb_thread *th, struct ftmb_thread_stats *s
 	st->events = th->counter;
 	st->outputs = th->out_seq;
 	st->replayed = th->replayed;
+	st->skipped = th->skipped;
 	st->free = th->free;
 }

@@ -305,7 +305,8 @@ bool datapath_input_allowed(const struct instance *inst)
 }
 
 /* Appends input tags seq base+1, base+2... Returns how many frames could be
- * tagged; the rest are freed (numbers are only given in order). */
+ * tagged (numbers are only given in order); the rest are left as they
+ * were. */
 static uint16_t tag_inputs(struct instance *inst, uint16_t q, uint64_t base,
 			   struct rte_mbuf **pkts, uint16_t n)
 {
@@ -313,10 +314,8 @@ static uint16_t tag_inputs(struct instance *inst, uint16_t q, uint64_t base,
 
 	for (uint16_t i = 0; i < n; i++) {
 		ftmb_in_tag_write(tag, q, base + 1 + i);
-		if (mbuf_append_bytes(inst->pool, pkts[i], tag, sizeof(tag))) {
-			rte_pktmbuf_free_bulk(pkts + i, n - i);
+		if (mbuf_append_bytes(inst->pool, pkts[i], tag, sizeof(tag)))
 			return i;
-		}
 	}
 	return n;
 }
@@ -325,31 +324,73 @@ uint16_t datapath_deliver(struct instance *inst, int vid, uint16_t q, struct rte
 			  uint16_t n)
 {
 	uint64_t base = inst->logged.in[q];
-	uint16_t tagged = inst->ftmb ? tag_inputs(inst, q, base, pkts, n) : n;
-	uint16_t sent = rte_vhost_enqueue_burst(vid, 2 * q, pkts, tagged);
+	uint16_t tagged, sent;
 
+	/* Mode ftmb: a queue the guest has not declared ready may drop what it
+	 * is given (a starting DPDK port flushes its RX rings), and an input
+	 * logged but never seen would be processed by a replica only: no
+	 * number, no log, no input yet. */
+	if (inst->ftmb && !host_region_queue_ready(&inst->region, q)) {
+		inst->st.q[q].not_ready++;
+		return 0;
+	}
+	tagged = inst->ftmb ? tag_inputs(inst, q, base, pkts, n) : n;
+	sent = rte_vhost_enqueue_burst(vid, 2 * q, pkts, tagged);
 	if (inst->ftmb) {
 		if (inst->protected)
 			for (uint16_t i = 0; i < sent; i++)
 				log_input(inst, q, base + 1 + i, pkts[i]);
 		/* The refused frames' numbers were never seen: roll back. */
 		inst->logged.in[q] = base + sent;
+		for (uint16_t i = sent; i < tagged; i++)
+			trim_tail(pkts[i], FTMB_IN_TAG_LEN);
 	}
+	if (sent < n)
+		inst->st.q[q].input_waits++;
 	inst->st.q[q].inputs += sent;
-	rte_pktmbuf_free_bulk(pkts, tagged);
+	rte_pktmbuf_free_bulk(pkts, sent); /* the guest has its copies */
 	return sent;
 }
 
+/* Offers queue q's waiting inputs to the guest again; returns how many it
+ * took. */
+static uint16_t offer_backlog(struct instance *inst, int vid, uint16_t q)
+{
+	struct rte_mbuf **b = inst->backlog[q];
+	uint16_t sent = datapath_deliver(inst, vid, q, b, inst->n_backlog[q]);
+
+	inst->n_backlog[q] -= sent;
+	memmove(b, b + sent, inst->n_backlog[q] * sizeof(b[0]));
+	return sent;
+}
+
+/* Inputs a guest RX queue refused (full, or not ready yet) wait in the
+ * queue's backlog, in order, and the external port is not polled until
+ * every backlog is empty: a starved guest slows the sender down (its port
+ * fills) instead of losing what it was sent. So the backlogs together hold
+ * at most one burst, and a pass hands over at most one burst (the log
+ * room datapath_input_allowed() checked). */
 static uint64_t poll_input(struct instance *inst, int vid)
 {
-	struct rte_mbuf *pkts[INST_BURST], *byq[FTMB_MAX_THREADS][INST_BURST];
-	uint16_t cnt[FTMB_MAX_THREADS] = { 0 }, n, q;
+	struct rte_mbuf *pkts[INST_BURST];
+	uint64_t work = 0;
+	bool waiting = false;
+	uint16_t n, q;
 
 	if (!inst->port_started)
 		return 0;
 	if (!datapath_input_allowed(inst)) {
 		inst->st.backpressure++;
 		return 0;
+	}
+	for (q = 0; q < inst->n; q++)
+		if (inst->n_backlog[q]) {
+			work += offer_backlog(inst, vid, q);
+			waiting = true;
+		}
+	if (waiting) {
+		inst->st.backpressure++;
+		return work;
 	}
 	n = rte_eth_rx_burst(inst->port_id, 0, pkts, INST_BURST);
 	inst->st.ext_rx += n;
@@ -362,13 +403,20 @@ static uint64_t poll_input(struct instance *inst, int vid)
 			continue;
 		}
 		q = rss_queue(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, inst->n);
-		byq[q][cnt[q]++] = m;
+		inst->backlog[q][inst->n_backlog[q]++] = m;
 	}
 	for (q = 0; q < inst->n; q++)
-		if (cnt[q])
-			inst->st.q[q].input_drops += cnt[q] - datapath_deliver(inst, vid, q, byq[q],
-									     cnt[q]);
-	return n;
+		if (inst->n_backlog[q])
+			offer_backlog(inst, vid, q);
+	return work + n;
+}
+
+void datapath_drop_backlog(struct instance *inst)
+{
+	for (uint16_t q = 0; q < inst->n; q++) {
+		rte_pktmbuf_free_bulk(inst->backlog[q], inst->n_backlog[q]);
+		inst->n_backlog[q] = 0;
+	}
 }
 
 /* ---- output: guest TX vrings -> hold or release ---- */
@@ -380,6 +428,30 @@ static bool outputs_allowed(const struct instance *inst)
 	if (tx_room(inst) < (uint32_t)inst->n * INST_BURST)
 		return false;
 	return !inst->protected || sendbuf_room(&inst->link.sb) >= inst->pal_reserve;
+}
+
+/* The records of thread t that need the instance's state to check: a SKIP
+ * must name the thread's own queue and only inputs handed to the guest
+ * before the one that revealed the gap. Returns 0, or -1 when the instance
+ * was stopped. */
+static int check_skips(struct instance *inst, uint16_t t, const struct ftmb_record *recs,
+		       uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ftmb_record *r = &recs[i];
+
+		if (r->type != FTMB_REC_SKIP)
+			continue;
+		if (r->var != t || r->seq + r->value > inst->logged.in[t]) {
+			instance_stop(inst, FTMB_E_RANGE,
+				      "thread %u: SKIP of inputs %" PRIu64 "..%" PRIu64
+				      " of queue %u, but %" PRIu64 " handed to queue %u",
+				      t, r->seq, r->seq + r->value - 1, r->var, inst->logged.in[t], t);
+			return -1;
+		}
+		inst->st.q[t].skipped += r->value;
+	}
+	return 0;
 }
 
 /* At most one ring's worth each: all that was published before the
@@ -405,6 +477,8 @@ int datapath_drain_pals(struct instance *inst)
 			}
 			if (k == 0)
 				break;
+			if (check_skips(inst, t, recs, (uint32_t)k))
+				return -1;
 			if (inst->protected)
 				log_pals(inst, t, recs, (uint32_t)k);
 			if (inst->replay)

@@ -49,9 +49,14 @@ bool datapath_input_allowed(const struct instance *inst);
 
 /* Hands n frames to guest RX queue q, tagged (mode ftmb) with the next
  * sequence numbers, and logs the ones accepted. Returns how many the guest
- * took; the caller's mbufs are all consumed. */
+ * took, the first ones, which are consumed; the rest (a full RX ring, or in
+ * mode ftmb a queue the guest has not declared ready) are still the
+ * caller's, as they came. */
 uint16_t datapath_deliver(struct instance *inst, int vid, uint16_t q, struct rte_mbuf **pkts,
 			  uint16_t n);
+
+/* Frees the inputs waiting for a guest RX queue (the instance ends). */
+void datapath_drop_backlog(struct instance *inst);
 
 /* Appends len bytes to m, chaining segments from mp when the last one is
  * full. Returns 0, or -ENOMEM. */

@@ -10,6 +10,7 @@
 #ifndef FTMB_HOST_REGION_H
 #define FTMB_HOST_REGION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,14 @@ void host_region_attach(struct host_region *hr, void *base, const struct ftmb_re
  * -errno, or an enum ftmb_err (FTMB_E_LAYOUT and friends: not this region). */
 int host_region_open(struct host_region *hr, const char *path, uint32_t n_threads,
 		     uint32_t ring_slots, uint32_t n_vars);
+
+/* Whether the guest said RX queue q is ready for input (region.h): a word
+ * the guest writes, so only ever a hint that hurts the guest if wrong. */
+static inline bool host_region_queue_ready(const struct host_region *hr, uint32_t q)
+{
+	return q < hr->geo.n_threads &&
+	       __atomic_load_n(&ftmb_region_ready(hr->base)[q], __ATOMIC_ACQUIRE) != 0;
+}
 
 /* Writes cut into the region's cut slot (ftmb/region.h), magic last. */
 void host_region_write_cut(struct host_region *hr, const struct ftmb_cut *cut);

@@ -39,7 +39,8 @@ const char inst_config_help[] =
 	"  hold=N           held outputs per thread, 64..1048576 (default 4096)\n"
 	"  sendbuf=MIB      replication send buffer in MiB, 4..4096 (default 64)\n"
 	"  settle=MS        no input to a guest for MS after a new connection, 0..10000\n"
-	"                   (default 50): DPDK's virtio PMD flushes its RX rings while it starts\n"
+	"                   (default 0): not needed for correctness, input waits for the\n"
+	"                   guest's ready words in the region anyway\n"
 	"  mac=MAC          the guest's MAC, announced (RARP) on the external port when a\n"
 	"                   replica goes live or a guest connects; several in brackets:\n"
 	"                   mac=[02:00:00:00:00:01,02:00:00:00:00:02] (default: none)\n";
@@ -63,7 +64,7 @@ static void set_defaults(struct inst_config *cfg)
 	cfg->slots = 4096;
 	cfg->hold = 4096;
 	cfg->sendbuf_mib = 64;
-	cfg->settle_ms = 50;
+	cfg->settle_ms = 0;
 }
 
 static int parse_u32(const char *key, const char *val, uint32_t min, uint32_t max, uint32_t *out,

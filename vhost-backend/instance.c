@@ -214,6 +214,7 @@ static int start_port(struct instance *inst)
 	int rc = rte_eth_dev_start(inst->port_id);
 
 	inst->port_start_ns = now_ns();
+	inst->port_linked = false;
 	if (rc)
 		return rc;
 	rte_eth_promiscuous_enable(inst->port_id);
@@ -280,7 +281,13 @@ void instance_port_watch(struct instance *inst, uint64_t now)
 	else if (!up && inst->port_up)
 		VLOG(WARNING, "instance %s: external link DOWN", inst->cfg.name);
 	inst->port_up = up;
-	if (up || !inst->port_memif_client || now - inst->port_start_ns < PORT_HANDSHAKE_NS)
+	inst->port_linked |= up;
+	/* A link that was up and went down is left alone: its server went
+	 * away, and stopping and starting a memif client in a loop while its
+	 * server is gone crashes DPDK 22.11's interrupt thread (segfaults in
+	 * eal-intr-thread, seen in the failover soak). */
+	if (up || inst->port_linked || !inst->port_memif_client ||
+	    now - inst->port_start_ns < PORT_HANDSHAKE_NS)
 		return;
 	if (!inst->port_restarts++)
 		VLOG(NOTICE, "instance %s: external link not up %.0f ms after starting the port: "
@@ -508,6 +515,7 @@ static void drop_outputs(struct instance *inst)
 				rte_pktmbuf_free(h[i].pkt);
 	rte_pktmbuf_free_bulk(inst->tx, inst->n_tx);
 	inst->n_tx = 0;
+	datapath_drop_backlog(inst);
 }
 
 /* The instance ends on purpose (shutdown, or a guest cut off for breaking

@@ -33,7 +33,10 @@
 #define RELEASED_PERIOD_NS 100000ull /* RELEASED watermarks at most every 100 us */
 #define STANDBY_CHECK_NS 500000ull   /* a standby looks for its replay file */
 #define PORT_CHECK_NS 1000000ull     /* how often the external link is looked at */
-#define PORT_HANDSHAKE_NS 100000000ull /* a memif client's link must be up by then */
+/* A memif client's link must be up by then, or it is restarted. Not
+ * sooner: each attempt its server refuses risks DPDK 22.11's memif server,
+ * whose interrupt thread has panicked when a refused client left. */
+#define PORT_HANDSHAKE_NS 250000000ull
 
 enum inst_state {
 	INST_RUNNING,
@@ -99,6 +102,7 @@ struct instance {
 	uint16_t port_id;
 	bool port_memif_client; /* restarted while its link stays down */
 	bool port_up;
+	bool port_linked; /* its link came up since the port last started */
 	uint64_t port_start_ns, port_check_ns;
 	uint64_t port_restarts;
 	struct rte_mempool *pool;
@@ -118,6 +122,9 @@ struct instance {
 
 	struct rte_mbuf *tx[INST_TX_MAX]; /* released, waiting for the external port */
 	uint16_t n_tx;
+	/* inputs from the external port a guest RX queue has not taken yet */
+	struct rte_mbuf *backlog[FTMB_MAX_THREADS][INST_BURST];
+	uint16_t n_backlog[FTMB_MAX_THREADS];
 
 	struct replay_feed *replay;
 	struct announce announce;
@@ -149,9 +156,10 @@ uint64_t instance_poll(struct instance *inst, uint64_t now_ns);
 uint64_t instance_standby_poll(struct instance *inst, uint64_t now_ns);
 
 /* Starts a replica's external port once needed, and watches the link: a
- * memif client whose link is not up PORT_HANDSHAKE_NS after it started is
- * restarted (its server refuses a new client while an old connection
- * lingers; restarting sooner can crash DPDK 22.11's memif server). */
+ * memif client whose link has not come up PORT_HANDSHAKE_NS after it started
+ * is restarted (its server refuses a new client while an old connection
+ * lingers; restarting sooner can crash DPDK 22.11's memif server); one whose
+ * link was up is not. */
 void instance_port_watch(struct instance *inst, uint64_t now_ns);
 
 /* The loop has stopped for good and touches no device again: a device
@@ -176,11 +184,11 @@ static inline int instance_vid(const struct instance *inst)
 	return __atomic_load_n(&inst->vid, __ATOMIC_ACQUIRE);
 }
 
-/* Whether the guest connected long enough ago (settle=) to be given input:
- * DPDK's virtio PMD (a host-process guest) flushes its RX rings while it
- * starts, which would silently drop inputs already numbered and logged.
- * Only a new connection waits: a device restarted on the same connection
- * (QEMU stop/cont around every checkpoint) keeps its rings. */
+/* Whether the guest connected long enough ago (settle=, default 0) to be
+ * given input. Only a timing convenience: what keeps inputs from a queue
+ * that would drop them is the guest's ready word (region.h). Only a new
+ * connection waits: a device restarted on the same connection (QEMU
+ * stop/cont around every checkpoint) keeps its rings. */
 static inline bool instance_guest_settled(const struct instance *inst, uint64_t now)
 {
 	return now >= __atomic_load_n(&inst->connected_ns, __ATOMIC_ACQUIRE) +

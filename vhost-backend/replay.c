@@ -116,6 +116,7 @@ static uint64_t feed_inputs(struct instance *inst, int vid, uint16_t q)
 	if (!built)
 		return 0;
 	sent = datapath_deliver(inst, vid, q, pkts, built);
+	rte_pktmbuf_free_bulk(pkts + sent, built - sent);
 	rf->fed_in[q] += sent;
 	if (sent && !rf->at.first_fed)
 		rf->at.first_fed = mono_ns();

@@ -83,6 +83,10 @@ static int add_pal(struct parse_state *ps, const struct ftmb_repl_frame *f)
 		uint64_t *n = &log->n_pal[pal.thread];
 
 		ftmb_repl_pal_get(&pal, i, &rec);
+		if (rec.type == FTMB_REC_SKIP && rec.var != pal.thread)
+			return fail(ps->err, ps->errlen,
+				    "thread %u: SKIP of inputs of queue %u (only its own)",
+				    pal.thread, rec.var);
 		if (rec.counter != log->cut.pal[pal.thread] + *n + 1)
 			return fail(ps->err, ps->errlen,
 				    "thread %u: PAL counter %" PRIu64 " follows %" PRIu64

@@ -39,7 +39,9 @@ static void add_queue(JsonBuilder *b, const struct instance *inst, uint16_t q)
 	json_builder_begin_object(b);
 	add_u64(b, "queue", q);
 	add_u64(b, "inputs", qs->inputs);
-	add_u64(b, "input_drops", qs->input_drops);
+	add_u64(b, "input_waits", qs->input_waits);
+	add_u64(b, "not_ready", qs->not_ready);
+	add_u64(b, "skipped", qs->skipped);
 	add_u64(b, "outputs", qs->outputs);
 	add_u64(b, "released", qs->released);
 	add_u64(b, "suppressed", qs->suppressed);
@@ -206,28 +208,30 @@ void report_log_summary(void)
 {
 	for (uint32_t i = 0; i < g_n_instances; i++) {
 		const struct instance *inst = g_instances[i];
-		uint64_t in = 0, drops = 0, out = 0, rel = 0, held = 0, sup = 0, pals = 0;
+		uint64_t in = 0, waits = 0, out = 0, rel = 0, held = 0, sup = 0, pals = 0, skip = 0;
 		uint64_t hist[STATS_HIST_BUCKETS] = { 0 };
 
 		for (uint16_t q = 0; q < inst->n; q++) {
 			const struct queue_stats *qs = &inst->st.q[q];
 
 			in += qs->inputs;
-			drops += qs->input_drops;
+			waits += qs->input_waits;
 			out += qs->outputs;
 			rel += qs->released;
 			sup += qs->suppressed;
 			pals += qs->pals;
+			skip += qs->skipped;
 			held += holdq_count(&inst->out[q].held);
 			for (int b = 0; b < STATS_HIST_BUCKETS; b++)
 				hist[b] += qs->delay_hist[b];
 		}
 		VLOG(NOTICE,
-		     "instance %s (%s, %s): in %" PRIu64 " (dropped %" PRIu64 "), out %" PRIu64
+		     "instance %s (%s, %s): in %" PRIu64 " (waited %" PRIu64 " times, skipped by the "
+		     "guest %" PRIu64 "), out %" PRIu64
 		     ", released %" PRIu64 ", held %" PRIu64 ", suppressed %" PRIu64 ", PALs %" PRIu64
 		     ", release delay p50 <%" PRIu64 " us p99 <%" PRIu64 " us, ext tx drops %" PRIu64,
 		     inst->cfg.name, instance_mode_name(inst),
-		     inst->state == INST_RUNNING ? "running" : "stopped", in, drops, out, rel, held,
+		     inst->state == INST_RUNNING ? "running" : "stopped", in, waits, skip, out, rel, held,
 		     sup, pals, stats_hist_quantile(hist, 0.5), stats_hist_quantile(hist, 0.99),
 		     inst->st.ext_tx_drops);
 	}

@@ -16,7 +16,11 @@
 
 struct queue_stats {
 	uint64_t inputs;      /* frames handed to the guest (numbered, logged) */
-	uint64_t input_drops; /* refused by a full guest RX ring */
+	uint64_t input_waits; /* offers a full guest RX ring refused in part: the
+			       * rest waited (and the external port with them) */
+	uint64_t not_ready;   /* offers held back: the guest had not said the
+			       * queue was ready (region.h) */
+	uint64_t skipped;     /* inputs the guest logged as never seen (SKIP) */
 	uint64_t outputs;     /* frames taken from the guest */
 	uint64_t released;    /* outputs sent to the external port */
 	uint64_t suppressed;  /* replica: outputs the primary had released */

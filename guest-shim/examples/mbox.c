@@ -41,6 +41,36 @@ static void idle_backoff(struct mbox_thread *t, unsigned *idle)
 	nanosleep(&ts, NULL);
 }
 
+/* Sends every frame of a burst, waiting while the TX ring is full (the
+ * host is not taking outputs: its external port or its backup is behind),
+ * until the run stops. An output is never dropped for lack of room: it is
+ * numbered and its effects are in the shared state already, and whether a
+ * ring is full depends on timing, so a primary and its replica would drop
+ * different outputs; the network would lose packets that no failover
+ * explains, and a counter or a NAT mapping that only a dropped output
+ * showed would be seen first from the other copy. Waiting is backpressure:
+ * the thread takes no input meanwhile, and the host holds or refuses new
+ * input before the guest (its RX rings fill). */
+static void send_all(struct mbox_thread *t, struct pktio_buf *out, uint32_t n)
+{
+	struct pktio *io = t->mb->io;
+	uint32_t done = 0, wait_us = 1;
+
+	for (;;) {
+		done += pktio_tx(io, t->idx, out + done, n - done);
+		if (done == n || stopping)
+			break;
+		t->tx_waits++;
+		nanosleep(&(struct timespec){ 0, (long)wait_us * 1000 }, NULL);
+		if (wait_us < 1000)
+			wait_us *= 2;
+	}
+	t->tx += done;
+	t->tx_failed += n - done;
+	for (; done < n; done++)
+		pktio_drop(io, t->idx, &out[done]);
+}
+
 static void handle_burst(struct mbox_thread *t, struct pktio_buf *bufs, uint32_t n)
 {
 	struct pktio *io = t->mb->io;
@@ -52,7 +82,10 @@ static void handle_burst(struct mbox_thread *t, struct pktio_buf *bufs, uint32_t
 		int len = ftmb_rx(t->ft, b->data, b->len);
 
 		if (len < 0) {
-			t->untagged++;
+			if (len == FTMB_E_SKIPPED)
+				t->skipped++;
+			else
+				t->untagged++;
 			pktio_drop(io, t->idx, b);
 			continue;
 		}
@@ -71,12 +104,8 @@ static void handle_burst(struct mbox_thread *t, struct pktio_buf *bufs, uint32_t
 		b->len = (uint32_t)len;
 		out[n_out++] = *b;
 	}
-	if (n_out) {
-		uint32_t sent = pktio_tx(io, t->idx, out, n_out);
-
-		t->tx += sent;
-		t->tx_failed += n_out - sent;
-	}
+	if (n_out)
+		send_all(t, out, n_out);
 }
 
 static void *worker_main(void *arg)
@@ -123,16 +152,19 @@ static void print_summary(const struct mbox *mb, gboolean json)
 			ftmb_thread_stats(t->ft, &st);
 		if (json)
 			printf("{\"mb\":\"%s\",\"thread\":%u,\"rx\":%lu,\"tx\":%lu,\"dropped\":%lu,"
-			       "\"untagged\":%lu,\"tx_failed\":%lu,\"events\":%lu,\"replayed\":%lu,"
-			       "\"free\":%s}\n",
+			       "\"untagged\":%lu,\"tx_failed\":%lu,\"tx_waits\":%lu,"
+			       "\"events\":%lu,\"replayed\":%lu,\"skipped\":%lu,"
+			       "\"skipped_in_replay\":%lu,\"free\":%s}\n",
 			       mb->ops->name, i, t->rx, t->tx, t->dropped, t->untagged, t->tx_failed,
-			       st.events, st.replayed, st.free ? "true" : "false");
+			       t->tx_waits, st.events, st.replayed, st.skipped, t->skipped,
+			       st.free ? "true" : "false");
 		else
 			fprintf(stderr,
 				"%s: thread %u: rx %lu tx %lu dropped %lu untagged %lu tx-failed %lu "
-				"events %lu replayed %lu%s\n",
+				"events %lu replayed %lu skipped %lu (in replay %lu) tx-waits %lu%s\n",
 				mb->ops->name, i, t->rx, t->tx, t->dropped, t->untagged, t->tx_failed,
-				st.events, st.replayed, st.free ? " (running free)" : "");
+				st.events, st.replayed, st.skipped, t->skipped, t->tx_waits,
+				st.free ? " (running free)" : "");
 	}
 }
 

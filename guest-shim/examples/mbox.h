@@ -27,6 +27,8 @@ struct mbox_thread {
 	struct ftmb_thread *ft;
 	void *priv;
 	uint64_t rx, tx, dropped, untagged, tx_failed;
+	uint64_t tx_waits; /* times the TX ring was full */
+	uint64_t skipped;  /* inputs dropped in replay: the primary never saw them */
 };
 
 struct mbox_ops {

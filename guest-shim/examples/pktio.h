@@ -34,7 +34,9 @@ struct pktio_driver {
 	/* opens the device described by spec with n_queues queue pairs */
 	int (*open)(const char *spec, uint32_t n_queues, struct pktio **out);
 	uint32_t (*rx)(struct pktio *io, uint32_t q, struct pktio_buf *bufs, uint32_t max);
-	/* sends n buffers; those not sent are dropped; returns how many left */
+	/* sends what the device takes now of n buffers, in order; returns how
+	 * many it took (a frame it refuses for good counts as taken: it is
+	 * dropped); the rest are still the caller's */
 	uint32_t (*tx)(struct pktio *io, uint32_t q, struct pktio_buf *bufs, uint32_t n);
 	void (*drop)(struct pktio *io, uint32_t q, struct pktio_buf *buf);
 	/* optional: sleeps until queue q has a frame, or timeout_us passed */

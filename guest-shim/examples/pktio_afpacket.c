@@ -76,10 +76,6 @@
  * than a worker of a TCG guest may fall behind by, or than the frames a
  * worker has waiting for a full TX ring. */
 #define SOCKBUF (8u << 20)
-/* When the NIC's TX queue is full, a worker waits for it (backpressure:
- * it receives nothing meanwhile) this long before dropping. */
-#define TX_WAIT_US 20000u
-#define TX_RETRY_US 50u
 
 struct afp_queue {
 	int fd;
@@ -243,15 +239,15 @@ static uint32_t afp_rx(struct pktio *io, uint32_t qi, struct pktio_buf *bufs, ui
 	return kept;
 }
 
-/* Sends what it can: a frame the kernel refuses (too long) is skipped, the
- * ones after it still go; while the TX queue is full it waits, up to
- * TX_WAIT_US, then drops the rest. */
+/* Sends what the kernel takes now: a frame it refuses (too long) is
+ * skipped, the ones after it still go; while the TX queue is full it
+ * returns, the rest are still the caller's (who waits and retries). */
 static uint32_t afp_tx(struct pktio *io, uint32_t qi, struct pktio_buf *bufs, uint32_t n)
 {
 	struct afp_queue *q = &((struct afp *)io)->q[qi];
 	struct mmsghdr msgs[PKTIO_BURST];
 	struct iovec iov[PKTIO_BURST];
-	uint32_t done = 0, sent = 0, waited_us = 0;
+	uint32_t done = 0;
 
 	if (n > PKTIO_BURST)
 		n = PKTIO_BURST;
@@ -262,19 +258,14 @@ static uint32_t afp_tx(struct pktio *io, uint32_t qi, struct pktio_buf *bufs, ui
 	while (done < n) {
 		int k = sendmmsg(q->fd, msgs + done, n - done, 0);
 
-		if (k > 0) {
+		if (k > 0)
 			done += (uint32_t)k;
-			sent += (uint32_t)k;
-		} else if (errno == EAGAIN || errno == ENOBUFS) {
-			if (waited_us >= TX_WAIT_US)
-				break;
-			nanosleep(&(struct timespec){ 0, TX_RETRY_US * 1000 }, NULL);
-			waited_us += TX_RETRY_US;
-		} else if (errno != EINTR) {
+		else if (errno == EAGAIN || errno == ENOBUFS)
+			break;
+		else if (errno != EINTR)
 			done++;
-		}
 	}
-	return sent;
+	return done;
 }
 
 /* Buffers are the queue's own, reused by the next receive. */

@@ -148,9 +148,7 @@ static uint32_t dpdk_tx(struct pktio *io, uint32_t q, struct pktio_buf *bufs, ui
 		m[i]->pkt_len = bufs[i].len;
 	}
 	sent = rte_eth_tx_burst(d->port, (uint16_t)q, m, (uint16_t)n);
-	for (uint32_t i = sent; i < n; i++)
-		rte_pktmbuf_free(m[i]);
-	return sent;
+	return sent; /* the rest stay the caller's, their lengths set */
 }
 
 static void dpdk_drop(struct pktio *io, uint32_t q, struct pktio_buf *buf)

@@ -32,7 +32,6 @@ measure() {
 	traffic gen --flows 256 --rate "$rate" --duration "$SECONDS_EACH" --warmup 1 --size "$SIZE"
 	start_vhost mb1 "$THREADS" "$mode" "$keys"
 	start_mb "$mb" mb1 "$THREADS"
-	sleep 0.2 # past ftmb-vhost's settle time for a new guest
 	go
 	wait_traffic gen
 	stop mb_a

@@ -23,6 +23,10 @@ IP_B=$NET.2
 REPL_PORT=7400
 EAL_BASE="--no-huge --no-pci --no-telemetry --log-level=lib.eal:warning --log-level=lib.vhost.*:warning"
 PIDS=()
+# The interpreter itself, resolved once: a version manager's python3 shim
+# can take most of a second to start on a busy machine, and the failure
+# injection (kill_host.py) must come when asked.
+PYTHON=$(python3 -c 'import sys; print(sys.executable)')
 
 log() {
 	echo "$(basename "$0" .sh): $*"
@@ -57,7 +61,9 @@ teardown_hosts() {
 	PIDS=()
 	ip netns del "$NS_A" 2>/dev/null
 	ip netns del "$NS_B" 2>/dev/null
-	rm -f /dev/shm/ftmb-"$TAG"-* "$EXT_SOCK"
+	# vhost-user sockets too: one left by a process that crashed would
+	# start the next replica middlebox before its region exists
+	rm -f /dev/shm/ftmb-"$TAG"-* "$EXT_SOCK" "$WORK"/*.vhost
 	rm -rf /var/run/dpdk/ftmb-"$TAG"-*
 }
 
@@ -161,13 +167,16 @@ start_vhost() {
 	[ "$mode" = off ] || wait_for "$WORK/vhost_a.log" "connected to backup"
 }
 
-# start_mb MB NAME THREADS: the middlebox on host a, behind ftmb-vhost.
+# start_mb MB NAME THREADS: the middlebox on host a, behind ftmb-vhost, once
+# it runs.
 start_mb() {
 	local mb=$1 name=$2 threads=$3
 	start mb_a "$NS_A" tests/hostproc/start-mb.sh "$(vhost_sock "$name" a)" \
 		"$BUILD/ftmb-$mb" --threads "$threads" ${MB_ARGS:-} --region "$(region "$name" a)" \
 		--io "dpdk:$EAL_BASE${MB_EAL:-} -m 256 --file-prefix=ftmb-$TAG-a-mb --vdev=net_virtio_user0,path=$(vhost_sock "$name" a),queues=$threads"
 	wait_for "$WORK/vhost_a.log" "instance $name: guest connected"
+	# every worker registered: its queue is ready, inputs go to it from now on
+	wait_for "$WORK/mb_a.log" "ftmb-$mb: running"
 }
 
 # traffic NAME ARGS...: ftmb-traffic as the memif server, in the
@@ -176,7 +185,7 @@ start_mb() {
 traffic() {
 	local name=$1 i
 	shift
-	rm -f "$WORK/go"
+	rm -f "$WORK/go" "$WORK/stop"
 	"$BUILD/ftmb-traffic" $EAL_BASE ${TRAFFIC_EAL:-} --file-prefix="ftmb-$TAG-$name" -- \
 		--dev "net_memif0,role=server,socket=$EXT_SOCK,socket-abstract=no" --go-file "$WORK/go" --quiet --json "$@" \
 		>"$WORK/$name.json" 2>"$WORK/$name.log" &
@@ -203,5 +212,5 @@ wait_traffic() {
 
 # json FILE EXPR: evaluates a Python expression over the JSON document j.
 json() {
-	python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
+	"$PYTHON" -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
 }

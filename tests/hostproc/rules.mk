@@ -9,9 +9,10 @@
 HOSTPROC_DEPS = $(BUILD)/ftmb-vhost $(BUILD)/ftmb-hostd $(BUILD)/ftmb-monitor $(BUILD)/ftmb-nat \
 	$(BUILD)/ftmb-traffic $(BUILD)/ftmb-verify $(BUILD)/ftmbctl
 CHECK_DEPS += $(HOSTPROC_DEPS)
-# failover-proc.sh and negative-control.sh join CHECKS once they pass
-# reliably on an idle machine (see the failover helper's report).
-CHECKS += tests/hostproc/test-path.sh
+# make check: 20 failover rounds and 6 negative-control rounds (each round
+# about 10 s on two cores: the two run in about 4 to 5 minutes).
+CHECKS += tests/hostproc/test-path.sh tests/hostproc/failover-proc.sh \
+	tests/hostproc/negative-control.sh
 
 test-failover-proc: $(HOSTPROC_DEPS)
 	tests/hostproc/failover-proc.sh $(or $(ROUNDS),20)

@@ -21,7 +21,6 @@ run_mb() {
 	traffic gen --flows 64 --rate "$RATE" --duration 2 --size $SIZE --record "$WORK/$mb.rec"
 	start_vhost mb1 $THREADS ftmb ",trace=$WORK/$mb.trace"
 	start_mb "$mb" mb1 $THREADS
-	sleep 0.2 # past ftmb-vhost's settle time for a new guest
 	go
 	wait_traffic gen
 	stop mb_a
@@ -31,7 +30,7 @@ run_mb() {
 	log "$mb: $(json "$WORK/gen.json" "'sent %d, received %d, latency p50 %.1f us' % (j['tx']['whole_run']['packets'], j['rx']['unique_whole_run'], j['latency_us']['p50'])")"
 	grep -aq "instance mb1 stopped" "$WORK/vhost_a.log" && fail "ftmb-vhost stopped $mb"
 	grep -aq "failing over" "$WORK/hostd_b.log" && fail "$mb: the backup declared a failure"
-	check="python3 $(dirname "$0")/check_path.py $WORK/$mb.trace $WORK/$mb.acks $WORK/$mb.rec $WORK/vhost-a.json $SIZE"
+	check="$PYTHON $(dirname "$0")/check_path.py $WORK/$mb.trace $WORK/$mb.acks $WORK/$mb.rec $WORK/vhost-a.json $SIZE"
 	$check || fail "$mb: the path broke a rule"
 	if $check --shift-acks-ms 1000 >"$WORK/negative.out"; then
 		fail "$mb: negative control: with ACKs shifted 1 s later the checker found nothing"

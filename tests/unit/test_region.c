@@ -213,6 +213,61 @@ static void test_host_rejects_value_with_var(void **state)
 			FTMB_E_FIELD);
 }
 
+static struct ftmb_record skip_rec(uint32_t queue, uint64_t seq, uint64_t n)
+{
+	return (struct ftmb_record){ .type = FTMB_REC_SKIP, .counter = 2, .var = queue, .seq = seq,
+				     .value = n };
+}
+
+static void test_host_reads_a_skip(void **state)
+{
+	struct fixture *fx = *state;
+	struct ftmb_record out[SLOTS];
+
+	guest_put(fx, pal(1, 0, 1));
+	guest_put(fx, skip_rec(0, 3, 2));
+	assert_int_equal(host_region_read_pal(&fx->hr, 0, out, SLOTS), 2);
+	assert_int_equal(out[1].type, FTMB_REC_SKIP);
+	assert_int_equal(out[1].seq, 3);
+	assert_int_equal(out[1].value, 2);
+}
+
+static void test_host_rejects_skip_of_no_queue(void **state)
+{
+	expect_rejected(*state, skip_rec(FTMB_MAX_THREADS, 1, 1), FTMB_E_RANGE);
+}
+
+static void test_host_rejects_empty_skip(void **state)
+{
+	expect_rejected(*state, skip_rec(0, 1, 0), FTMB_E_SEQ);
+}
+
+static void test_host_rejects_skip_from_zero(void **state)
+{
+	expect_rejected(*state, skip_rec(0, 0, 1), FTMB_E_SEQ);
+}
+
+static void test_host_rejects_overflowing_skip(void **state)
+{
+	expect_rejected(*state, skip_rec(0, 5, UINT64_MAX - 2), FTMB_E_SEQ);
+}
+
+static void test_ready_words(void **state)
+{
+	struct fixture *fx = *state;
+	struct ftmb_cut before = *ftmb_region_cut(fx->hr.base);
+
+	assert_false(host_region_queue_ready(&fx->hr, 0));
+	assert_false(host_region_queue_ready(&fx->hr, 1));
+	ftmb_region_ready(fx->hr.base)[1] = 1;
+	assert_false(host_region_queue_ready(&fx->hr, 0));
+	assert_true(host_region_queue_ready(&fx->hr, 1));
+	/* a word beyond the instance's queues means nothing */
+	ftmb_region_ready(fx->hr.base)[2] = 1;
+	assert_false(host_region_queue_ready(&fx->hr, 2));
+	assert_memory_equal(ftmb_region_cut(fx->hr.base), &before, sizeof(before));
+}
+
 static void test_host_ignores_scribbled_header(void **state)
 {
 	struct fixture *fx = *state;
@@ -283,6 +338,12 @@ int main(void)
 		T(test_host_rejects_zero_seq),
 		T(test_host_rejects_dirty_fields),
 		T(test_host_rejects_value_with_var),
+		T(test_host_reads_a_skip),
+		T(test_host_rejects_skip_of_no_queue),
+		T(test_host_rejects_empty_skip),
+		T(test_host_rejects_skip_from_zero),
+		T(test_host_rejects_overflowing_skip),
+		T(test_ready_words),
 		T(test_host_ignores_scribbled_header),
 		T(test_replay_ring_and_horizons),
 		T(test_resume_after_cut),

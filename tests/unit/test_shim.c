@@ -354,9 +354,153 @@ static void test_vectors_flow_through_variables(void **state)
 	int len = ftmb_tx(b, frame, 60, sizeof(frame));
 
 	assert_int_equal(ftmb_out_tag_parse(frame, (size_t)len, THREADS, &tag), FTMB_OK);
-	assert_int_equal(tag.dep.pal[0], 2);
+	assert_int_equal(tag.dep.pal[0], 3); /* a SKIP of inputs 1..6, a clock read, a lock */
 	assert_int_equal(tag.dep.in[0], 7);
 	assert_int_equal(tag.dep.pal[3], 1);
+	free_run(r);
+}
+
+/* Thread 1 receives input seq of queue q. */
+static int rx_input(struct ftmb_thread *th, uint16_t q, uint64_t seq)
+{
+	uint8_t frame[76] = { 0 };
+
+	ftmb_in_tag_write(frame + 60, q, seq);
+	return ftmb_rx(th, frame, sizeof(frame));
+}
+
+static uint32_t read_log(struct run *r, uint32_t t, struct ftmb_record *out, uint32_t max)
+{
+	int n = host_region_read_pal(&r->hr, t, out, max);
+
+	assert_true(n >= 0);
+	return (uint32_t)n;
+}
+
+static void test_register_says_ready(void **state)
+{
+	struct run *r = new_run(FTMB_MODE_RECORD, 0);
+
+	(void)state;
+	assert_false(host_region_queue_ready(&r->hr, 1));
+	single_thread(r);
+	assert_true(host_region_queue_ready(&r->hr, 1));
+	assert_false(host_region_queue_ready(&r->hr, 0));
+	free_run(r);
+}
+
+static void test_gap_in_inputs_logs_a_skip(void **state)
+{
+	struct run *r = new_run(FTMB_MODE_RECORD, 0);
+	struct ftmb_thread *th = single_thread(r);
+	struct ftmb_thread_stats st;
+	struct ftmb_record log[8];
+
+	(void)state;
+	assert_int_equal(rx_input(th, 1, 1), 60);
+	assert_int_equal(rx_input(th, 1, 2), 60);
+	assert_int_equal(read_log(r, 1, log, 8), 0);
+	assert_int_equal(rx_input(th, 1, 5), 60); /* 3 and 4 were lost */
+	assert_int_equal(rx_input(th, 1, 6), 60);
+	assert_int_equal(rx_input(th, 2, 9), 60); /* another queue's numbers are not ours */
+	assert_int_equal(read_log(r, 1, log, 8), 1);
+	assert_int_equal(log[0].type, FTMB_REC_SKIP);
+	assert_int_equal(log[0].counter, 1);
+	assert_int_equal(log[0].var, 1);
+	assert_int_equal(log[0].seq, 3);
+	assert_int_equal(log[0].value, 2);
+	ftmb_thread_stats(th, &st);
+	assert_int_equal(st.skipped, 2);
+	assert_int_equal(st.events, 1);
+	free_run(r);
+}
+
+/* The primary's thread 1 saw inputs 1, 2, 5, 6 (3 and 4 lost inside the
+ * guest) and took the lock once per input it saw. */
+static uint32_t record_with_a_gap(struct ftmb_record *log, uint32_t max)
+{
+	struct run *r = new_run(FTMB_MODE_RECORD, 0);
+	struct ftmb_thread *th = single_thread(r);
+	static const uint64_t seen[] = { 1, 2, 5, 6 };
+	uint32_t n;
+
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(rx_input(th, 1, seen[i]), 60);
+		ftmb_lock(th, ftmb_var(r->f, 0));
+		ftmb_unlock(th, ftmb_var(r->f, 0));
+	}
+	n = read_log(r, 1, log, max);
+	free_run(r);
+	return n;
+}
+
+static struct run *replica_of(const struct ftmb_record *log, uint32_t n)
+{
+	struct run *r = new_run(FTMB_MODE_REPLAY, 0);
+	uint64_t horizon[8] = { [0] = 4 };
+
+	host_region_set_horizons(&r->hr, horizon, 8);
+	assert_int_equal(host_region_push_replay(&r->hr, 1, log, n), (int)n);
+	host_region_close_replay(&r->hr, 1);
+	return r;
+}
+
+static void test_replay_drops_what_the_primary_skipped(void **state)
+{
+	struct ftmb_record log[16], again[16];
+	uint32_t n = record_with_a_gap(log, 16);
+	struct run *r = replica_of(log, n);
+	struct ftmb_thread *th = single_thread(r);
+	struct ftmb_thread_stats st;
+
+	(void)state;
+	assert_int_equal(n, 5); /* PAL, PAL, SKIP, PAL, PAL */
+	assert_int_equal(log[2].type, FTMB_REC_SKIP);
+	/* the replica is fed every logged input, 1 to 6 */
+	for (uint64_t seq = 1; seq <= 6; seq++) {
+		int len = rx_input(th, 1, seq);
+
+		if (seq == 3 || seq == 4) {
+			assert_int_equal(len, FTMB_E_SKIPPED);
+			continue;
+		}
+		assert_int_equal(len, 60);
+		ftmb_lock(th, ftmb_var(r->f, 0));
+		ftmb_unlock(th, ftmb_var(r->f, 0));
+	}
+	ftmb_thread_stats(th, &st);
+	assert_int_equal(st.replayed, 5);
+	assert_int_equal(st.skipped, 2);
+	/* it logs what the primary logged: the same SKIP in the same place */
+	assert_int_equal(read_log(r, 1, again, 16), 5);
+	assert_memory_equal(again, log, sizeof(log[0]) * 5);
+	free_run(r);
+}
+
+static void test_replay_with_another_gap_diverges(void **state)
+{
+	struct ftmb_record log[16], again[16];
+	uint32_t n = record_with_a_gap(log, 16);
+	struct run *r = replica_of(log, n);
+	struct ftmb_thread *th = single_thread(r);
+	struct ftmb_thread_stats st;
+
+	(void)state;
+	assert_int_equal(rx_input(th, 1, 1), 60);
+	ftmb_lock(th, ftmb_var(r->f, 0));
+	ftmb_unlock(th, ftmb_var(r->f, 0));
+	assert_int_equal(rx_input(th, 1, 2), 60);
+	ftmb_lock(th, ftmb_var(r->f, 0));
+	ftmb_unlock(th, ftmb_var(r->f, 0));
+	/* the replica itself lost 3 to 5: not the logged gap */
+	assert_int_equal(rx_input(th, 1, 6), 60);
+	ftmb_thread_stats(th, &st);
+	assert_true(st.free);
+	assert_int_equal(st.replayed, 2);
+	assert_int_equal(read_log(r, 1, again, 16), 3);
+	assert_int_equal(again[2].type, FTMB_REC_SKIP);
+	assert_int_equal(again[2].seq, 3);
+	assert_int_equal(again[2].value, 3);
 	free_run(r);
 }
 
@@ -404,6 +548,10 @@ int main(void)
 		cmocka_unit_test(test_unordered_replay_diverges),
 		cmocka_unit_test(test_tags_carry_inputs_and_accesses),
 		cmocka_unit_test(test_vectors_flow_through_variables),
+		cmocka_unit_test(test_register_says_ready),
+		cmocka_unit_test(test_gap_in_inputs_logs_a_skip),
+		cmocka_unit_test(test_replay_drops_what_the_primary_skipped),
+		cmocka_unit_test(test_replay_with_another_gap_diverges),
 		cmocka_unit_test(test_mode_off_logs_nothing),
 		cmocka_unit_test(test_attach_errors),
 	};

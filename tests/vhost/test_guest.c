@@ -16,7 +16,8 @@
  *
  * --hostile KIND after --after N frames breaks one contract, to check that
  * ftmb-vhost cuts this guest off: garbage (a bad PAL record), ringindex
- * (an impossible PAL ring head), badtag, depin, deppal, backwards (out_seq).
+ * (an impossible PAL ring head), badtag, depin, deppal, backwards (out_seq),
+ * skip (a SKIP record naming inputs never handed to the guest).
  *
  *   test-guest EAL... --vdev net_virtio_user0,path=SOCK,queues=N -- \
  *       --mode off|ftmb --queues N [--region FILE] [--log FILE]
@@ -225,6 +226,12 @@ static void misbehave(struct guest *g, uint16_t t, uint64_t *out_seq, struct ftm
 		dep->pal[t] += 1000;
 	} else if (!strcmp(k, "backwards")) {
 		*out_seq = 1;
+	} else if (!strcmp(k, "skip")) { /* inputs never handed to the guest */
+		struct ftmb_record rec = { .type = FTMB_REC_SKIP, .var = 0,
+					   .counter = ++g->events[0], .seq = g->last_in[0] + 1,
+					   .value = 1000 };
+
+		publish_pal(g, 0, &rec);
 	}
 }
 
@@ -363,6 +370,9 @@ int main(int argc, char **argv)
 	if (!pool || rte_eth_dev_count_avail() < 1)
 		die("no mbuf pool or no virtio-user port");
 	tport_start(0, g.n, pool);
+	/* The port is started (its RX rings flushed): input may come. */
+	for (uint16_t q = 0; g.ftmb && q < g.n; q++)
+		__atomic_store_n(&ftmb_region_ready(g.base)[q], 1u, __ATOMIC_RELEASE);
 	fprintf(stderr, "test-guest: ready, mode %s, %u queues%s\n", g.ftmb ? "ftmb" : "off", g.n,
 		g.replay ? ", replaying" : "");
 	while (!tport_quit) {

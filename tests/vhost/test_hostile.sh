@@ -3,7 +3,7 @@
 # A hostile guest: one ftmb-vhost serves two instances, "bad" and "good".
 # For each way of breaking the contract (garbage PAL record, impossible PAL
 # ring index, bogus output tag, dep naming inputs or PALs never logged,
-# out_seq going backwards), the bad guest turns hostile after a while; the
+# out_seq going backwards, a SKIP of inputs never given), the bad guest turns hostile after a while; the
 # bad instance must be stopped with the reason logged at ERR level, while
 # ftmb-vhost stays up and the good instance forwards every frame it took.
 . "$(dirname "$0")/lib.sh" || exit 1
@@ -17,6 +17,7 @@ declare -A REASON=(
 	[depin]="depends on input .* only .* logged"
 	[deppal]="depends on PAL .* only .* logged"
 	[backwards]="out_seq 1 after"
+	[skip]="thread 0: SKIP of inputs .* but .* handed to queue 0"
 )
 
 run_kind() {
@@ -67,7 +68,7 @@ assert all(r[8] == "0" for r in rows), "no tag leaves, not even from the hostile
 PY
 }
 
-for kind in garbage ringindex badtag depin deppal backwards; do
+for kind in garbage ringindex badtag depin deppal backwards skip; do
 	run_kind $kind
 done
 echo "PASS: each hostile guest stopped only its own instance, with the reason logged"

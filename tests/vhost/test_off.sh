@@ -4,9 +4,9 @@
 # memif port (DPDK net_memif, no hugepages needed) into ftmb-vhost, which
 # spreads them by RSS over the guest's 2 RX queues; the guest echoes each
 # on its TX queue and ftmb-vhost sends it back out of the memif port.
-# A guest RX ring that is full refuses frames (counted as input drops:
-# the processes share 2 cores with whatever else runs); everything else
-# must add up exactly.
+# A guest RX ring that is full refuses frames for a while (the processes
+# share 2 cores with whatever else runs): they wait in ftmb-vhost, and the
+# external port with them, so every frame must come back.
 . "$(dirname "$0")/lib.sh" || exit 1
 N=2000
 
@@ -32,15 +32,15 @@ got = {(int(r[2]), int(r[3])) for r in rows}
 leaks = sum(int(r[8]) for r in rows)
 per_q = [q["inputs"] for q in inst["queues"]]
 print(f"mode off: {len(rows)} of {n} frames back, {len(got)} distinct, leaks {leaks}, "
-      f"per-queue inputs {per_q}, ext_rx {inst['ext_rx']} ext_tx {inst['ext_tx']}")
+      f"per-queue inputs {per_q}, ext_rx {inst['ext_rx']} ext_tx {inst['ext_tx']}, a full RX "
+      f"ring made input wait {sum(q['input_waits'] for q in inst['queues'])} times")
 qs = inst["queues"]
-drops = sum(q["input_drops"] for q in qs)
 assert len(got) == len(rows), "no frame comes back twice"
-assert inst["ext_rx"] == n and drops < n // 5
-assert len(rows) == inst["ext_tx"] == n - drops, "every frame the guest took comes back"
+assert inst["ext_rx"] == n
+assert len(rows) == inst["ext_tx"] == n, "every frame comes back"
 assert leaks == 0, "frames come back unchanged"
 assert all(c > 0 for c in per_q), "RSS spreads flows over both queues"
-assert sum(q["inputs"] + q["input_drops"] for q in qs) == inst["ext_rx"]
-assert sum(q["released"] for q in qs) == sum(q["outputs"] for q in qs) == n - drops
+assert sum(q["inputs"] for q in qs) == inst["ext_rx"]
+assert sum(q["released"] for q in qs) == sum(q["outputs"] for q in qs) == n
 PY
 echo "PASS: mode off forwards $N frames both ways through memif"

@@ -223,6 +223,57 @@ static void pal_naming_an_unknown_variable(void **state)
 	expect_error("bad PAL");
 }
 
+static void put_skip(uint16_t t, uint64_t counter, uint32_t queue, uint64_t seq, uint64_t n)
+{
+	struct ftmb_record r = { .type = FTMB_REC_SKIP, .var = queue, .counter = counter,
+				 .seq = seq, .value = n };
+
+	len += (size_t)ftmb_repl_put_pal(file + len, CAP - len, t, &r, 1);
+}
+
+static void carries_a_skip_with_the_records(void **state)
+{
+	struct replay_log log;
+	uint64_t horizon[8];
+	char err[256] = "";
+
+	(void)state;
+	put_hello(2);
+	put_input(1, 1);
+	put_input(1, 2);
+	put_input(1, 3);
+	put_pals(1, 1, 1, 2);
+	put_skip(1, 2, 1, 2, 1);
+	put_pals(1, 3, 1, 2);
+	assert_int_equal(parse(&log, err, sizeof(err)), 0);
+	assert_int_equal(log.n_pal[1], 3);
+	assert_int_equal(log.pal[1][1].type, FTMB_REC_SKIP);
+	assert_int_equal(log.pal[1][1].seq, 2);
+	assert_int_equal(log.pal[1][1].value, 1);
+	/* a SKIP is no access: the horizons count only PALs (var 2 was
+	 * accessed at seq 3) */
+	replay_log_horizons(&log, horizon, 8);
+	assert_int_equal(horizon[1], 0);
+	assert_int_equal(horizon[2], 3);
+	replay_log_free(&log);
+}
+
+static void a_skip_of_another_threads_queue(void **state)
+{
+	(void)state;
+	put_hello(2);
+	put_skip(0, 1, 1, 1, 1);
+	expect_error("thread 0: SKIP of inputs of queue 1");
+}
+
+static void an_empty_skip(void **state)
+{
+	(void)state;
+	put_hello(2);
+	put_skip(0, 1, 0, 1, 0);
+	expect_error("bad PAL");
+}
+
 static void released_for_the_wrong_thread_count(void **state)
 {
 	(void)state;
@@ -332,6 +383,9 @@ int main(void)
 		T(input_on_a_queue_beyond_the_threads),
 		T(pal_out_of_order),
 		T(pal_naming_an_unknown_variable),
+		T(carries_a_skip_with_the_records),
+		T(a_skip_of_another_threads_queue),
+		T(an_empty_skip),
 		T(released_for_the_wrong_thread_count),
 		T(released_going_backwards),
 		T(an_ack_has_no_place_in_a_log),

@@ -260,6 +260,10 @@ gboolean traffic_opts_parse(int argc, char **argv, struct traffic_opts *o, char 
 		{ "go-file", 0, 0, G_OPTION_ARG_FILENAME, &o->go_file,
 		  "Once the link is up, wait until FILE exists before sending (so that a test can "
 		  "bring up what sits behind the peer first)", "FILE" },
+		{ "stop-file", 0, 0, G_OPTION_ARG_FILENAME, &o->stop_file,
+		  "Stop sending once FILE exists, or when --duration ends (so that a test can end "
+		  "the traffic a while after an event instead of guessing when that comes)",
+		  "FILE" },
 		{ "spin-us", 0, 0, G_OPTION_ARG_INT, &raw.spin_us,
 		  "Keep polling this long after the last packet before sleeping (20)", "US" },
 		{ "max-sleep-us", 0, 0, G_OPTION_ARG_INT, &raw.max_sleep_us,

@@ -39,6 +39,7 @@ struct traffic_opts {
 	int stop_after_idle_ms; /* -1: the mode's default */
 	double link_timeout;
 	char *go_file; /* start sending only once this file exists */
+	char *stop_file; /* stop sending once this file exists */
 	uint64_t spin_ns;
 	uint64_t max_sleep_ns; /* 0: busy polling */
 	gboolean json;

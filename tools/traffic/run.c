@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "report.h"
 #include "run.h"
@@ -430,6 +431,8 @@ void traffic_run_loop(struct traffic_run *r, const volatile sig_atomic_t *stop)
 			work |= send_due(r, now);
 		if (now >= next_link_check) {
 			check_link(r, now_ns);
+			if (r->sending && r->o->stop_file && access(r->o->stop_file, F_OK) == 0)
+				stop_sending(r, now_ns);
 			next_link_check = now + r->tsc_hz / LINK_CHECKS_PER_S;
 		}
 		if (now >= next_second) {

@@ -26,6 +26,7 @@ enum ftmb_err {
 	FTMB_E_NOSPACE = -1014,  /* the output buffer is too small */
 	FTMB_E_VARINT = -1015,   /* an over-long or overflowing varint */
 	FTMB_E_LIMIT = -1016,    /* a configured bound (memory, queue) reached */
+	FTMB_E_SKIPPED = -1017,  /* replay: an input the primary never saw (drop it) */
 };
 
 /* A short human phrase for an ftmb_err or a -errno value, for logs. */

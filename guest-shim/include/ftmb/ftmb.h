@@ -56,7 +56,10 @@ enum ftmb_mode ftmb_mode(const struct ftmb *f);
 struct ftmb_var *ftmb_var(struct ftmb *f, uint32_t id);
 
 /* Registers the calling thread as thread idx (< n_threads, one thread per
- * index, which is also its RX/TX queue). */
+ * index, which is also its RX/TX queue), and tells the host that queue idx
+ * is ready: call it once the NIC is started and the queue set up, since
+ * the host hands inputs to the queue from then on, and an input the guest
+ * drops before the thread sees it is one the replica must drop too. */
 int ftmb_thread_register(struct ftmb *f, uint32_t idx, struct ftmb_thread **out);
 
 void ftmb_lock(struct ftmb_thread *th, struct ftmb_var *v);
@@ -68,8 +71,11 @@ uint64_t ftmb_time_ns(struct ftmb_thread *th);
 uint64_t ftmb_random(struct ftmb_thread *th);
 
 /* Accounts for a received frame of len bytes and strips its input tag.
- * Returns the length the middlebox sees, or a negative enum ftmb_err if the
- * frame carries no valid tag (drop it). */
+ * Returns the length the middlebox sees, or a negative enum ftmb_err: the
+ * frame carries no valid tag, or (FTMB_E_SKIPPED, in replay) the primary
+ * never saw it; drop it either way. Inputs missing on the thread's own
+ * queue (a jump in the tag's seq: the driver lost them) are logged as
+ * skipped (FTMB_REC_SKIP), and a replica drops the same ones. */
 int ftmb_rx(struct ftmb_thread *th, const uint8_t *frame, size_t len);
 
 /* Appends the output tag to a frame of len bytes in a buffer of room bytes
@@ -82,6 +88,7 @@ struct ftmb_thread_stats {
 	uint64_t events;  /* logged events (PALs and values) */
 	uint64_t outputs; /* frames tagged */
 	uint64_t replayed; /* events taken from the replay log */
+	uint64_t skipped; /* inputs of its queue it never saw, or dropped in replay */
 	int free;         /* replay log exhausted: running free */
 };
 void ftmb_thread_stats(const struct ftmb_thread *th, struct ftmb_thread_stats *st);

@@ -11,6 +11,8 @@
  * Layout (all offsets from the start of the region, little-endian x86):
  *
  *   0                 struct ftmb_region_header
+ *   FTMB_REGION_READY_OFF  uint32_t ready[FTMB_MAX_THREADS]: the
+ *                     guest-written ready words (below)
  *   FTMB_REGION_CUT_OFF  struct ftmb_cut: the host-written cut slot (below)
  *   pal_rings_off     n_threads PAL rings, each ring_stride bytes
  *                     (producer: guest thread t, consumer: the host)
@@ -23,6 +25,19 @@
  * A ring is a struct ftmb_ring followed by ring_slots records. head and tail
  * are free-running 64-bit counters; slot = counter & (ring_slots - 1). A
  * consumer must treat head - tail > ring_slots as corruption.
+ *
+ * The ready words. A guest thread's RX queue may drop what arrives before
+ * the thread can take it: DPDK's virtio PMD, for one, flushes its RX rings
+ * while the port starts. An input the host numbered and logged but the
+ * guest never saw would be processed by a replica only. So in mode ftmb
+ * the host hands inputs to RX queue q only once ready[q] is non-zero, and
+ * libftmb sets ready[t] to 1 when thread t registers, which a middlebox
+ * does once its NIC is started and its queue set up (ftmb.h). The host
+ * formats the words
+ * to zero; a restored region keeps the guest's (its queues were ready when
+ * the checkpoint was taken). The guest is untrusted here as everywhere: a
+ * guest that sets a word early only loses its own inputs, and what it
+ * loses is then logged as skipped (record.h, FTMB_REC_SKIP).
  *
  * The cut slot. A VM's checkpoint must say where it stands in the
  * instance's numbering, and must say it for exactly the pause it captured.
@@ -86,6 +101,7 @@ struct ftmb_region_header {
 	uint64_t horizons_off;
 };
 
+#define FTMB_REGION_READY_OFF 1024u
 #define FTMB_REGION_CUT_OFF 2048u
 #define FTMB_CUT_MAGIC 0x54435446u /* "FTCT" */
 
@@ -99,9 +115,17 @@ struct ftmb_cut {
 	uint64_t pal[FTMB_MAX_THREADS];
 };
 
-_Static_assert(sizeof(struct ftmb_region_header) <= FTMB_REGION_CUT_OFF &&
+_Static_assert(sizeof(struct ftmb_region_header) <= FTMB_REGION_READY_OFF &&
+		       FTMB_REGION_READY_OFF + FTMB_MAX_THREADS * sizeof(uint32_t) <=
+			       FTMB_REGION_CUT_OFF &&
 		       FTMB_REGION_CUT_OFF + sizeof(struct ftmb_cut) <= FTMB_REGION_ALIGN,
-	       "the cut slot lies in the header page, after the header");
+	       "the ready words and the cut slot lie in the header page, after the header");
+
+/* The ready words: FTMB_MAX_THREADS uint32_t, read and written atomically. */
+static inline uint32_t *ftmb_region_ready(void *base)
+{
+	return (uint32_t *)((char *)base + FTMB_REGION_READY_OFF);
+}
 
 static inline struct ftmb_cut *ftmb_region_cut(void *base)
 {
