@@ -24,6 +24,10 @@ RATE=${RATE:-20000}
 SIZE=${SIZE:-128}
 SECONDS_EACH=${SECONDS_EACH:-3}
 CKPT_MS=${CKPT_MS:-50}
+# Failure detection is not measured here: a saturation run must not make
+# the backup declare the primary failed (30 ms, the default, can pass
+# without a heartbeat on two busy cores).
+FAILURE_TIMEOUT_MS=${FAILURE_TIMEOUT_MS:-2000}
 
 # measure MB MODE RATE: one traffic run; sets mpps, p50 and p99.
 measure() {
