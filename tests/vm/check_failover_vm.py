@@ -111,7 +111,7 @@ def check_output_commit(w, last_in, last_pal):
     """Every output the primary released depended only on what the backup
     had acknowledged before, and on what the checkpoint and the replay file
     hold: the first problem, or None."""
-    rels = load_releases(os.path.join(w, "primary.trace"))
+    rels = load_releases(os.path.join(w, "primary.trace"), other_frames=True)
     acks = load_acks(os.path.join(w, "b.acks"), 0)
     for (flow, seq), (t, thread, out_seq, dep_in, dep_pal) in sorted(rels.items(),
                                                                       key=lambda r: r[1][0]):
