@@ -592,6 +592,16 @@ static gboolean send_line(struct client *cl, char *line)
 	return ok;
 }
 
+/* The error line of a request that failed once started. */
+static char *failed_line(const struct request *rq, const char *what, const char *error)
+{
+	char *msg = g_strdup_printf("instance %s: %s: %s", rq->instance, what, error);
+	char *line = error_line(msg);
+
+	g_free(msg);
+	return line;
+}
+
 /* Sends the answer of a request the client waited for, and serves the
  * lines that came meanwhile. */
 static void request_answer(struct request *rq, char *line)
@@ -659,31 +669,9 @@ static void on_checkpoint_done(const struct vm_ckpt *c, const char *error, gpoin
 		json_builder_end_object(b);
 		line = to_line(b);
 	} else {
-		char *why = g_strdup_printf("instance %s: no checkpoint: %s", rq->instance, error);
-
-		line = error_line(why);
-		g_free(why);
+		line = failed_line(rq, "no checkpoint", error);
 	}
 	request_answer(rq, line);
-}
-
-/* Starts a checkpoint request; NULL when the answer will come later,
- * otherwise the error line to send now. */
-static char *start_checkpoint(struct client *cl, JsonObject *req)
-{
-	char *line = NULL;
-	struct instance *inst = requested_vm(cl, req, "checkpoint", &line);
-	struct request *rq;
-	const char *why;
-
-	if (!inst)
-		return line;
-	rq = request_new(cl, inst);
-	why = vm_request_checkpoint(inst->vm, on_checkpoint_done, rq);
-	if (why)
-		return refused_line(rq, why);
-	cl->busy = TRUE;
-	return NULL;
 }
 
 static void on_handover_done(struct instance *inst, const char *error, double paused_ms,
@@ -706,27 +694,35 @@ static void on_handover_done(struct instance *inst, const char *error, double pa
 		json_builder_end_object(b);
 		line = to_line(b);
 	} else {
-		char *why = g_strdup_printf("instance %s: not handed over: %s", rq->instance, error);
-
-		line = error_line(why);
-		g_free(why);
+		line = failed_line(rq, "not handed over", error);
 	}
 	request_answer(rq, line);
 }
 
-/* Starts a planned failover; NULL when the answer will come later,
- * otherwise the error line to send now. */
-static char *start_failover(struct client *cl, JsonObject *req)
+static const char *begin_checkpoint(struct instance *inst, struct request *rq)
+{
+	return vm_request_checkpoint(inst->vm, on_checkpoint_done, rq);
+}
+
+static const char *begin_failover(struct instance *inst, struct request *rq)
+{
+	return handover_start(inst, on_handover_done, rq);
+}
+
+/* Starts a request answered once done (begin says why it cannot start);
+ * NULL when the answer comes later, otherwise the error line to send now. */
+static char *start_request(struct client *cl, JsonObject *req, const char *cmd,
+			   const char *(*begin)(struct instance *, struct request *))
 {
 	char *line = NULL;
-	struct instance *inst = requested_vm(cl, req, "failover", &line);
+	struct instance *inst = requested_vm(cl, req, cmd, &line);
 	struct request *rq;
 	const char *why;
 
 	if (!inst)
 		return line;
 	rq = request_new(cl, inst);
-	why = handover_start(inst, on_handover_done, rq);
+	why = begin(inst, rq);
 	if (why)
 		return refused_line(rq, why);
 	cl->busy = TRUE;
@@ -745,9 +741,9 @@ static char *serve(struct client *cl, const char *line)
 	else if (!strcmp(cmd, "status") || !strcmp(cmd, "list") || !strcmp(cmd, "stats"))
 		out = answer(cl->ctl->h, cmd);
 	else if (!strcmp(cmd, "checkpoint"))
-		out = start_checkpoint(cl, req);
+		out = start_request(cl, req, cmd, begin_checkpoint);
 	else if (!strcmp(cmd, "failover"))
-		out = start_failover(cl, req);
+		out = start_request(cl, req, cmd, begin_failover);
 	else
 		out = error_line("unknown cmd: expected status, list, stats, checkpoint or failover");
 	if (req)
