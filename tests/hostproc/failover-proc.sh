@@ -147,19 +147,34 @@ for i in json.load(open(sys.argv[1]))["instances"]:
 	done
 }
 
+# isolated_round N: run_round in a subshell, so that a `fail` inside it
+# (a process that did not come up in time on a starved machine) ends that
+# round only: its hosts are torn down and it counts as a round without
+# evidence (2), to be run again, instead of ending a 500-round soak.
+isolated_round() {
+	(
+		local done=
+		trap 'rc=$?; teardown_hosts; [ -n "$done" ] || rc=2; exit $rc' EXIT
+		run_round "$1"
+		rc=$?
+		done=1
+		exit $rc
+	)
+}
+
 failed=0
 reruns=0
 for ((r = 0; r < ROUNDS; r++)); do
-	run_round "$r"
+	isolated_round "$r"
 	rc=$?
 	if [ $rc = 2 ] && ((reruns < ROUNDS / 10 + 1)); then
 		reruns=$((reruns + 1))
 		log "round $r: run again ($reruns so far)"
-		run_round "$r"
+		isolated_round "$r"
 		rc=$?
 	fi
 	[ $rc = 0 ] || failed=$((failed + 1))
 done
-[ $reruns = 0 ] || log "$reruns rounds run again after their generator died (DPDK memif)"
+[ $reruns = 0 ] || log "$reruns rounds run again after a process died or did not come up"
 "$PYTHON" "$HERE/check_failover.py" summary --results "$RESULTS" --rounds "$ROUNDS" \
 	--failed-rounds "$failed" $([ $UNORDERED = 1 ] && echo --unordered)
