@@ -162,7 +162,8 @@ int ftmb_repl_put_released(uint8_t *buf, size_t cap, const struct ftmb_repl_rele
 	return finish_frame(buf, FTMB_REPL_RELEASED, len);
 }
 
-int ftmb_repl_put_cut(uint8_t *buf, size_t cap, const struct ftmb_repl_vector *cut)
+/* CUT and BASE share their layout. */
+static int put_cut_like(uint8_t *buf, size_t cap, uint8_t type, const struct ftmb_repl_vector *cut)
 {
 	uint32_t len = 8 + VEC_HDR_LEN + 16u * cut->n;
 	uint8_t *p = begin_frame(buf, cap, len);
@@ -174,7 +175,17 @@ int ftmb_repl_put_cut(uint8_t *buf, size_t cap, const struct ftmb_repl_vector *c
 	ftmb_put_le64(p, cut->ckpt_seq);
 	put_vec_hdr(p + 8, cut->n);
 	put_vclock(p + 8 + VEC_HDR_LEN, &cut->vc, cut->n);
-	return finish_frame(buf, FTMB_REPL_CUT, len);
+	return finish_frame(buf, type, len);
+}
+
+int ftmb_repl_put_cut(uint8_t *buf, size_t cap, const struct ftmb_repl_vector *cut)
+{
+	return put_cut_like(buf, cap, FTMB_REPL_CUT, cut);
+}
+
+int ftmb_repl_put_base(uint8_t *buf, size_t cap, const struct ftmb_repl_vector *base)
+{
+	return put_cut_like(buf, cap, FTMB_REPL_BASE, base);
 }
 
 int ftmb_repl_put_ack(uint8_t *buf, size_t cap, const struct ftmb_repl_vector *ack)
@@ -457,9 +468,10 @@ int ftmb_repl_get_released(const struct ftmb_repl_frame *f, struct ftmb_repl_rel
 	return FTMB_OK;
 }
 
-int ftmb_repl_get_cut(const struct ftmb_repl_frame *f, struct ftmb_repl_vector *cut)
+static int get_cut_like(const struct ftmb_repl_frame *f, uint8_t type,
+			struct ftmb_repl_vector *cut)
 {
-	int err = expect(f, FTMB_REPL_CUT, 8 + VEC_HDR_LEN);
+	int err = expect(f, type, 8 + VEC_HDR_LEN);
 
 	if (!err)
 		err = get_vec_hdr(f->payload + 8, f->len - 8, 16, &cut->n);
@@ -468,6 +480,16 @@ int ftmb_repl_get_cut(const struct ftmb_repl_frame *f, struct ftmb_repl_vector *
 	cut->ckpt_seq = ftmb_get_le64(f->payload);
 	get_vclock(f->payload + 8 + VEC_HDR_LEN, cut->n, &cut->vc);
 	return FTMB_OK;
+}
+
+int ftmb_repl_get_cut(const struct ftmb_repl_frame *f, struct ftmb_repl_vector *cut)
+{
+	return get_cut_like(f, FTMB_REPL_CUT, cut);
+}
+
+int ftmb_repl_get_base(const struct ftmb_repl_frame *f, struct ftmb_repl_vector *base)
+{
+	return get_cut_like(f, FTMB_REPL_BASE, base);
 }
 
 int ftmb_repl_get_ack(const struct ftmb_repl_frame *f, struct ftmb_repl_vector *ack)
@@ -539,6 +561,7 @@ const char *ftmb_repl_type_name(uint8_t type)
 		[FTMB_REPL_CUT] = "CUT",     [FTMB_REPL_ACK] = "ACK",
 		[FTMB_REPL_HEARTBEAT] = "HEARTBEAT", [FTMB_REPL_COMMITTED] = "COMMITTED",
 		[FTMB_REPL_HANDOVER] = "HANDOVER",
+		[FTMB_REPL_BASE] = "BASE",
 	};
 
 	if (type < FTMB_REPL_HELLO || type > FTMB_REPL_TYPE_MAX)

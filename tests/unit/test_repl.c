@@ -128,6 +128,14 @@ static void test_roundtrip_every_type(void **state)
 	assert_int_equal(v2.ckpt_seq, 77);
 	assert_memory_equal(&cut.vc, &v2.vc, sizeof(cut.vc));
 	assert_int_equal(ftmb_repl_get_ack(&f, &v2), FTMB_E_TYPE);
+	assert_int_equal(ftmb_repl_get_base(&f, &v2), FTMB_E_TYPE);
+
+	decode_one(buf, ftmb_repl_put_base(buf, sizeof(buf), &cut), &f);
+	assert_int_equal(ftmb_repl_get_base(&f, &v2), FTMB_OK);
+	assert_int_equal(v2.ckpt_seq, 77);
+	assert_memory_equal(&cut.vc, &v2.vc, sizeof(cut.vc));
+	assert_int_equal(ftmb_repl_get_cut(&f, &v2), FTMB_E_TYPE);
+	assert_string_equal(ftmb_repl_type_name(f.type), "BASE");
 
 	cut.ckpt_seq = 0;
 	decode_one(buf, ftmb_repl_put_ack(buf, sizeof(buf), &cut), &f);
@@ -512,6 +520,7 @@ static void test_fuzzed_payloads_never_crash(void **state)
 		case FTMB_REPL_PAL: (void)ftmb_repl_get_pal(&f, 64, &u.pal); break;
 		case FTMB_REPL_RELEASED: (void)ftmb_repl_get_released(&f, &u.rel); break;
 		case FTMB_REPL_CUT: (void)ftmb_repl_get_cut(&f, &u.v); break;
+		case FTMB_REPL_BASE: (void)ftmb_repl_get_base(&f, &u.v); break;
 		case FTMB_REPL_ACK: (void)ftmb_repl_get_ack(&f, &u.v); break;
 		case FTMB_REPL_HANDOVER: (void)ftmb_repl_get_handover(&f, &u.ho); break;
 		default: (void)ftmb_repl_get_heartbeat(&f, &u.hb); break;

@@ -24,6 +24,7 @@
  *   HEARTBEAT  u64 seq | u64 time_ns | u32 state | u32 0
  *   COMMITTED  u64 epoch   (backup to ftmb-vhost, see below)
  *   HANDOVER   u32 step | u32 0 | char instance[64] (NUL-padded)
+ *   BASE       as CUT   (ftmb-vhost of a re-protected replica, see below)
  *
  * Checkpoints. ftmb-vhost numbers its cuts with an epoch (1, 2, ...): one
  * per pause of a checkpointed VM (the cut is also written into the shared
@@ -34,6 +35,15 @@
  * is stored whole; the log is then truncated at the cut. COMMITTED is
  * cumulative (E covers every earlier epoch) and, after a reconnection, the
  * backup repeats the last one right after its HELLO answer and ACK.
+ *
+ * Re-protection. A replica restored from a VM checkpoint goes on numbering
+ * inputs and PALs from that checkpoint's cut. When it streams to a new
+ * backup, its first frame after HELLO is BASE: the cut it started from
+ * (epoch, in[], pal[]). The new backup's log then begins there, as if that
+ * cut had been committed, but it holds no checkpoint until the first one
+ * carrying a later cut arrives and commits; it cannot fail the instance
+ * over before that. BASE is accepted only as the start of a log (or as an
+ * identical resend).
  *
  * Planned failover. On a hostd's heartbeat connection the primary asks its
  * backup to take one instance over (HANDOVER, step REQUEST) once the VM is
@@ -76,9 +86,10 @@ enum ftmb_repl_type {
 	FTMB_REPL_HEARTBEAT = 7,
 	FTMB_REPL_COMMITTED = 8,
 	FTMB_REPL_HANDOVER = 9,
+	FTMB_REPL_BASE = 10,
 };
 
-#define FTMB_REPL_TYPE_MAX FTMB_REPL_HANDOVER
+#define FTMB_REPL_TYPE_MAX FTMB_REPL_BASE
 
 enum ftmb_handover_step {
 	FTMB_HANDOVER_REQUEST = 1,  /* primary to backup: take the instance over */
@@ -131,7 +142,7 @@ struct ftmb_repl_pal {
 
 struct ftmb_repl_vector {
 	uint16_t n;
-	uint64_t ckpt_seq; /* CUT only */
+	uint64_t ckpt_seq; /* CUT and BASE only */
 	struct ftmb_vclock vc;
 };
 
@@ -163,6 +174,7 @@ int ftmb_repl_put_pal(uint8_t *buf, size_t cap, uint16_t thread, const struct ft
 		      uint16_t count);
 int ftmb_repl_put_released(uint8_t *buf, size_t cap, const struct ftmb_repl_released *r);
 int ftmb_repl_put_cut(uint8_t *buf, size_t cap, const struct ftmb_repl_vector *cut);
+int ftmb_repl_put_base(uint8_t *buf, size_t cap, const struct ftmb_repl_vector *base);
 int ftmb_repl_put_ack(uint8_t *buf, size_t cap, const struct ftmb_repl_vector *ack);
 int ftmb_repl_put_heartbeat(uint8_t *buf, size_t cap, const struct ftmb_repl_heartbeat *hb);
 int ftmb_repl_put_committed(uint8_t *buf, size_t cap, uint64_t epoch);
@@ -202,6 +214,7 @@ int ftmb_repl_get_input(const struct ftmb_repl_frame *f, struct ftmb_repl_input 
 int ftmb_repl_get_pal(const struct ftmb_repl_frame *f, uint32_t n_vars, struct ftmb_repl_pal *pal);
 int ftmb_repl_get_released(const struct ftmb_repl_frame *f, struct ftmb_repl_released *r);
 int ftmb_repl_get_cut(const struct ftmb_repl_frame *f, struct ftmb_repl_vector *cut);
+int ftmb_repl_get_base(const struct ftmb_repl_frame *f, struct ftmb_repl_vector *base);
 int ftmb_repl_get_ack(const struct ftmb_repl_frame *f, struct ftmb_repl_vector *ack);
 int ftmb_repl_get_heartbeat(const struct ftmb_repl_frame *f, struct ftmb_repl_heartbeat *hb);
 int ftmb_repl_get_committed(const struct ftmb_repl_frame *f, uint64_t *epoch);
