@@ -273,6 +273,12 @@ static gboolean on_log_frame(struct session *s, const struct ftmb_repl_frame *f,
 		return rc ? hostd_error(error, rc, "bad CUT")
 			  : commit_add_cut(&s->inst->cuts, log, &cut, error);
 	}
+	case FTMB_REPL_BASE: {
+		struct ftmb_repl_vector base;
+
+		rc = ftmb_repl_get_base(f, &base);
+		return rc ? hostd_error(error, rc, "bad BASE") : logstore_set_base(log, &base, error);
+	}
 	case FTMB_REPL_HEARTBEAT:
 		return echo_heartbeat(s, f, error);
 	default:

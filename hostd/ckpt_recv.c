@@ -312,15 +312,16 @@ static struct instance *admit(struct hostd *h, const struct ftmb_repl_hello *hel
 	struct instance *inst = instance_lookup(h, hello->instance);
 	const struct hostd_peer_cfg *primary;
 
-	if (!inst || !hostd_instance_is_vm(inst->cfg) || strcmp(inst->cfg->backup, h->cfg->name)) {
+	if (!inst || !hostd_instance_is_vm(inst->cfg) || !inst->backup ||
+	    strcmp(inst->backup, h->cfg->name)) {
 		hostd_error(error, FTMB_E_FIELD, "this host (%s) backs up no VM instance %s",
 			    h->cfg->name, hello->instance);
 		return NULL;
 	}
-	primary = hostd_config_peer(h->cfg, inst->cfg->primary);
+	primary = inst->primary ? hostd_config_peer(h->cfg, inst->primary) : NULL;
 	if (!primary || !net_same_host((const struct sockaddr *)&primary->address.ss, from)) {
 		hostd_error(error, FTMB_E_FIELD, "the checkpoint stream does not come from %s's "
-			    "primary %s", inst->name, inst->cfg->primary);
+			    "primary %s", inst->name, inst->primary);
 		return NULL;
 	}
 	if (inst->state == INST_REPLICA_LIVE || inst->state == INST_FAILOVER_FAILED ||

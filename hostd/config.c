@@ -55,6 +55,7 @@ static void free_instance(gpointer p)
 	g_free(inst->name);
 	g_free(inst->primary);
 	g_free(inst->backup);
+	g_free(inst->reprotect);
 	g_strfreev(inst->replica_vhost);
 	g_strfreev(inst->replica_middlebox);
 	g_free(inst->vm.kernel);
@@ -364,7 +365,7 @@ static gboolean load_instance(struct hostd_config *cfg, GKeyFile *kf, const char
 			      GError **error)
 {
 	static const char *const known[] = {
-		"primary", "backup", "on_backup_lost", "replica_vhost", "replica_middlebox",
+		"primary", "backup", "reprotect", "on_backup_lost", "replica_vhost", "replica_middlebox",
 		"kernel", "initrd", "append", "qemu", "machine", "accel", "memory_mb", "smp",
 		"queues", "mac", "queue_size", "ram_file", "vhost_socket", "region", "region_size",
 		"checkpoint_interval_ms", "replica_start", NULL
@@ -376,6 +377,7 @@ static gboolean load_instance(struct hostd_config *cfg, GKeyFile *kf, const char
 	return check_keys(kf, group, known, error) &&
 	       take_string(kf, group, "primary", &inst->primary, error) &&
 	       take_string(kf, group, "backup", &inst->backup, error) &&
+	       take_string(kf, group, "reprotect", &inst->reprotect, error) &&
 	       take_policy(kf, group, &inst->on_backup_lost, error) &&
 	       take_argv(kf, group, "replica_vhost", &inst->replica_vhost, error) &&
 	       take_argv(kf, group, "replica_middlebox", &inst->replica_middlebox, error) &&
@@ -487,6 +489,31 @@ static gboolean validate_vm(const struct hostd_instance_cfg *inst, GError **erro
 	return TRUE;
 }
 
+/* The third host that protects the replica once the backup runs it. */
+static gboolean validate_reprotect(const struct hostd_config *cfg,
+				   const struct hostd_instance_cfg *inst, GError **error)
+{
+	const char *n = inst->name;
+
+	if (!inst->reprotect)
+		return TRUE;
+	if (!check_host_ref(cfg, n, "reprotect", inst->reprotect, error))
+		return FALSE;
+	if (!strcmp(inst->reprotect, inst->primary) || !strcmp(inst->reprotect, inst->backup))
+		return invalid(error, "[instance %s] reprotect = %s: must be a third host, neither "
+				      "the primary (%s) nor the backup (%s)",
+			       n, inst->reprotect, inst->primary, inst->backup);
+	if (!inst->vm.kernel)
+		return invalid(error, "[instance %s] reprotect: only VM instances are re-protected "
+				      "(a new backup gets a fresh full checkpoint); remove it or set kernel",
+			       n);
+	if (!strcmp(inst->reprotect, cfg->name) && !inst->replica_vhost)
+		return invalid(error, "[instance %s]: this host (%s) re-protects it, so replica_vhost "
+				      "(the ftmb-vhost replay command, with %%LOG%%) must be set",
+			       n, cfg->name);
+	return TRUE;
+}
+
 static gboolean validate_instance(const struct hostd_config *cfg,
 				  struct hostd_instance_cfg *inst, GError **error)
 {
@@ -501,7 +528,7 @@ static gboolean validate_instance(const struct hostd_config *cfg,
 	if (strcmp(inst->primary, inst->backup) == 0)
 		return invalid(error, "[instance %s]: primary and backup are both %s; a backup must "
 				      "be another failure domain", n, inst->primary);
-	if (!validate_vm(inst, error))
+	if (!validate_vm(inst, error) || !validate_reprotect(cfg, inst, error))
 		return FALSE;
 	if (inst->vm.kernel && !inst->vm.ram_file)
 		inst->vm.ram_file = g_strdup_printf("/dev/shm/ftmb-%s-ram", n);

@@ -25,8 +25,12 @@
  *   [instance nat1]
  *   primary = hostA
  *   backup = hostB
+ *   reprotect = hostC                 # VMs: once hostB runs the replica, it
+ *                                     # checkpoints it to hostC (optional)
  *   on_backup_lost = halt             # or degrade
  *   replica_vhost = ftmb-vhost --replay %LOG% ...     # %LOG%: the replay file
+ *                                     # %BACKUP_KEY%: ",backup=HOST:PORT" of the
+ *                                     # host that re-protects the replica, or ""
  *   replica_middlebox = /usr/lib/ftmb/nat ...         # %INSTANCE%: the name
  *   replica_start = on-failover       # or standby: started at once, waiting
  *                                     # for the replay file %LOG%
@@ -90,6 +94,7 @@ struct hostd_instance_cfg {
 	char *name;
 	char *primary; /* a peer name, or this host's */
 	char *backup;
+	char *reprotect; /* NULL: the replica runs unprotected */
 	enum hostd_policy on_backup_lost;
 	char **replica_vhost;     /* argv, NULL when unset */
 	char **replica_middlebox; /* argv, NULL when unset */

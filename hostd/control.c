@@ -116,7 +116,10 @@ static void add_time(JsonBuilder *b, const char *name, int64_t wall_us)
 
 static enum instance_state current_state(struct hostd *h, const struct instance *inst)
 {
-	if (inst->cfg && strcmp(inst->cfg->primary, h->cfg->name) == 0)
+	gboolean runs_here = inst->primary && strcmp(inst->primary, h->cfg->name) == 0;
+
+	if (runs_here && inst->state != INST_REPLICA_LIVE && inst->state != INST_RESTORING &&
+	    inst->state != INST_FAILOVER_FAILED)
 		return heartbeat_instance_state(h, inst);
 	return inst->state;
 }
@@ -172,6 +175,7 @@ static void add_timeline(JsonBuilder *b, const struct failover_timeline *tl)
 		add_mono(b, "running", rs->running_us);
 	}
 	add_mono(b, "replica_started", tl->started_us);
+	add_mono(b, "reprotected", tl->reprotected_us);
 	json_builder_end_object(b);
 }
 
@@ -211,6 +215,7 @@ static void add_failover(JsonBuilder *b, const struct instance *inst)
 	add_ms(b, "dump_ms", tl->detected_us, tl->dumped_us);
 	add_time(b, "replica_started_at", tl->started_wall_us);
 	add_ms(b, "replica_start_ms", tl->detected_us, tl->started_us);
+	add_ms(b, "reprotect_ms", tl->started_us, tl->reprotected_us);
 	add_replicas(b, tl);
 	if (tl->vm)
 		add_restore(b, &tl->restore);
@@ -311,9 +316,8 @@ static void add_instance_status(JsonBuilder *b, struct hostd *h, const struct in
 	add_string(b, "state", instance_state_name(st));
 	add_bool(b, "unprotected",
 		 st == INST_REPLICA_LIVE || st == INST_BACKUP_LOST || st == INST_RESTORING);
-	add_string(b, "primary", inst->cfg ? inst->cfg->primary : NULL);
-	add_string(b, "backup", st == INST_REPLICA_LIVE ? NULL : inst->cfg ? inst->cfg->backup
-									   : h->cfg->name);
+	add_string(b, "primary", inst->primary);
+	add_string(b, "backup", inst->backup);
 	add_string(b, "on_backup_lost",
 		   inst->cfg ? hostd_policy_name(inst->cfg->on_backup_lost) : NULL);
 	add_string(b, "stream_peer", inst->stream ? inst->stream_peer : NULL);
@@ -572,7 +576,7 @@ static struct request *request_new(struct client *cl, const struct instance *ins
 
 	rq->cl = cl;
 	rq->instance = g_strdup(inst->name);
-	rq->backup = g_strdup(inst->cfg->backup);
+	rq->backup = g_strdup(inst->backup);
 	rq->asked_us = g_get_monotonic_time();
 	return rq;
 }

@@ -10,7 +10,12 @@
  *      a VM instance instead restores its last committed checkpoint, with
  *      replica_vhost started in the middle of it (vm_restore.h);
  *   4. record the timeline and mark the instance replica-live, UNPROTECTED:
- *      a WARNING now and every minute until a new backup is configured.
+ *      a WARNING now and every minute until it is protected again.
+ *   5. with a reprotect host configured (VM instances), this host is the
+ *      primary now and the reprotect host its backup: replica_vhost streams
+ *      the log to it (%BACKUP_KEY%), heartbeats go to it, and once the
+ *      replay is done the VM is checkpointed to it (vm_adopt), the first
+ *      checkpoint a full one. Without one the replica runs unprotected.
  *
  * With replica_start = standby the replica commands start with the daemon,
  * %LOG% naming <state_dir>/<instance>.replay, which does not exist yet: they
@@ -55,17 +60,38 @@ static double ms_between(int64_t from_us, int64_t to_us)
 	return (double)(to_us - from_us) / 1000.0;
 }
 
-static char **expand_argv(char **argv, const char *log, const char *instance)
+/* ",backup=ADDRESS" of the host that protects the replica, or "": the
+ * backup is that host only once the instance runs here. */
+static char *backup_key(const struct instance *inst)
+{
+	const struct hostd_peer_cfg *p;
+	char *address, *key;
+
+	if (!inst->backup || strcmp(inst->primary, inst->h->cfg->name))
+		return g_strdup("");
+	p = hostd_config_peer(inst->h->cfg, inst->backup);
+	if (!p)
+		return g_strdup("");
+	address = net_format_address((const struct sockaddr *)&p->address.ss);
+	key = g_strconcat(",backup=", address, NULL);
+	g_free(address);
+	return key;
+}
+
+static char **expand_argv(const struct instance *inst, char **argv, const char *log)
 {
 	char **out = g_new0(char *, g_strv_length(argv) + 1);
+	char *backup = backup_key(inst);
 
 	for (guint i = 0; argv[i]; i++) {
 		GString *arg = g_string_new(argv[i]);
 
 		g_string_replace(arg, "%LOG%", log, 0);
-		g_string_replace(arg, "%INSTANCE%", instance, 0);
+		g_string_replace(arg, "%INSTANCE%", inst->name, 0);
+		g_string_replace(arg, "%BACKUP_KEY%", backup, 0);
 		out[i] = g_string_free(arg, FALSE);
 	}
+	g_free(backup);
 	return out;
 }
 
@@ -117,7 +143,7 @@ gboolean failover_spawn_replica(struct instance *inst, int which, char **argv, G
 		g_free(log_path);
 		return FALSE;
 	}
-	expanded = expand_argv(argv, tl->dump_path, inst->name);
+	expanded = expand_argv(inst, argv, tl->dump_path);
 	ok = g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)expanded, NULL,
 					      G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD,
 					      normal_priority, NULL, -1, fd, fd, NULL, NULL, 0,
@@ -308,10 +334,11 @@ static void announce_unprotected(const struct instance *inst)
 			  ms_between(rs->vhost_ready_us, rs->loaded_us),
 			  ms_between(rs->loaded_us, rs->running_us),
 			  ms_between(rs->start_us, rs->running_us));
-	g_warning("instance %s: REPLICA LIVE on this host, UNPROTECTED (no backup) until a new "
-		  "backup is configured. Failure: %s. Detected %.1f ms after the last heartbeat; "
-		  "log dumped in %.1f ms to %s; %s %.1f ms after detection",
-		  inst->name, tl->reason,
+	g_warning("instance %s: REPLICA LIVE on this host, UNPROTECTED (%s%s). Failure: %s. "
+		  "Detected %.1f ms after the last heartbeat; log dumped in %.1f ms to %s; %s %.1f "
+		  "ms after detection",
+		  inst->name, inst->backup ? "until re-protected by " : "no backup configured",
+		  inst->backup ? inst->backup : "", tl->reason,
 		  tl->last_heartbeat_us ? ms_between(tl->last_heartbeat_us, tl->detected_us) : -1.0,
 		  ms_between(tl->detected_us, tl->dumped_us), tl->dump_path,
 		  tl->standby ? "standby replica handed its log" : "replica started",
@@ -338,6 +365,9 @@ static void on_restored(struct instance *inst, const char *error)
 	tl->started_wall_us = g_get_real_time();
 	inst->state = INST_REPLICA_LIVE;
 	announce_unprotected(inst);
+	vm_adopt(inst, tl->restore.qemu_pid);
+	if (inst->backup)
+		heartbeat_start(inst->h);
 }
 
 void failover_instance(struct instance *inst, const char *reason, int64_t last_hb_us,
@@ -356,6 +386,7 @@ void failover_instance(struct instance *inst, const char *reason, int64_t last_h
 	tl->detected_us = g_get_monotonic_time();
 	tl->detected_wall_us = g_get_real_time();
 	tl->vm = hostd_instance_is_vm(inst->cfg);
+	instance_take_over(inst);
 	if (inst->stream)
 		session_close(inst->stream, "fenced: the instance fails over to this host");
 	ckpt_recv_close(inst, "fenced: the instance fails over to this host");
@@ -385,7 +416,7 @@ static gboolean remind(gpointer data)
 
 		if (inst->state == INST_REPLICA_LIVE)
 			g_warning("instance %s: still UNPROTECTED: its replica has run here without a "
-				  "backup for %.0f s; configure a new backup",
+				  "backup for %.0f s; configure a reprotect host, or see its status",
 				  inst->name, ms_between(inst->failover.started_us,
 							 g_get_monotonic_time()) / 1000.0);
 	}

@@ -105,7 +105,7 @@ const char *handover_start(struct instance *inst, handover_done_fn done, gpointe
 		return "a planned failover is already running";
 	if (vm->state != VM_RUNNING || vm->prot != PROT_ON)
 		return "the VM is not running protected right now (see status: vm)";
-	backup = peer_lookup(inst->h, inst->cfg->backup);
+	backup = inst->backup ? peer_lookup(inst->h, inst->backup) : NULL;
 	if (!backup || !backup->hb_out_up)
 		return "its backup does not answer heartbeats";
 	ho = g_new0(struct handover, 1);
@@ -161,8 +161,8 @@ static const char *refusal(const struct peer *peer, const struct instance *inst)
 		return "the request does not come from a configured peer";
 	if (!inst || !inst->cfg)
 		return "no such instance is configured here";
-	if (strcmp(inst->cfg->primary, peer->cfg->name) ||
-	    strcmp(inst->cfg->backup, peer->h->cfg->name))
+	if (!inst->primary || !inst->backup || strcmp(inst->primary, peer->cfg->name) ||
+	    strcmp(inst->backup, peer->h->cfg->name))
 		return "this host is not its backup for that primary";
 	if (inst->state != INST_RECEIVING)
 		return "its log stream is not open here";

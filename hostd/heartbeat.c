@@ -182,12 +182,17 @@ static void connect_peer(struct peer *p)
 	p->hb_out = conn_new(fd, p->cfg->address_text, TRUE, &heartbeat_ops, p);
 }
 
-static gboolean backs_up_any(const struct hostd *h, const char *peer)
+static gboolean backs_up_any(struct hostd *h, const char *peer)
 {
-	for (guint i = 0; i < h->cfg->instances->len; i++) {
-		const struct hostd_instance_cfg *inst = g_ptr_array_index(h->cfg->instances, i);
+	GHashTableIter it;
+	gpointer v;
 
-		if (strcmp(inst->primary, h->cfg->name) == 0 && strcmp(inst->backup, peer) == 0)
+	g_hash_table_iter_init(&it, h->instances);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		const struct instance *inst = v;
+
+		if (inst->primary && inst->backup && strcmp(inst->primary, h->cfg->name) == 0 &&
+		    strcmp(inst->backup, peer) == 0)
 			return TRUE;
 	}
 	return FALSE;
@@ -202,10 +207,11 @@ void heartbeat_start(struct hostd *h)
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		struct peer *p = v;
 
-		p->backs_us_up = backs_up_any(h, p->cfg->name);
+		if (p->backs_us_up || !backs_up_any(h, p->cfg->name))
+			continue;
+		p->backs_us_up = TRUE;
 		p->backoff_ms = BACKOFF_MIN_MS;
-		if (p->backs_us_up)
-			connect_peer(p);
+		connect_peer(p);
 	}
 }
 
@@ -232,7 +238,7 @@ void heartbeat_stop(struct hostd *h)
 
 enum instance_state heartbeat_instance_state(struct hostd *h, const struct instance *inst)
 {
-	const struct peer *p = peer_lookup(h, inst->cfg->backup);
+	const struct peer *p = inst->backup ? peer_lookup(h, inst->backup) : NULL;
 
 	if (!p || (!p->hb_out_up && p->echoes == 0))
 		return INST_CONNECTING;

@@ -64,12 +64,17 @@ struct failover_timeline {
 	gboolean standby;    /* the replicas were started before the failure */
 	gboolean vm;	   /* a VM instance: restore holds the rest */
 	struct vm_restore_stats restore;
+	int64_t reprotected_us; /* the first full checkpoint to the new backup (0: none) */
 };
 
 struct instance {
 	struct hostd *h;
 	char *name;
 	const struct hostd_instance_cfg *cfg; /* NULL: streamed to us, not configured */
+	/* The hosts that run it and back it up now, as this host knows them:
+	 * from the configuration, until the instance fails over to this host
+	 * (primary: this host; backup: the reprotect host, or NULL). */
+	const char *primary, *backup;
 	enum instance_state state;
 	gboolean stream_leaving; /* its ftmb-vhost said it stops on purpose */
 	gboolean have_log;
@@ -151,6 +156,9 @@ struct instance *instance_attach_stream(struct hostd *h, const struct ftmb_repl_
 					GError **error);
 void instance_detach_stream(struct instance *inst, enum conn_end end, const char *reason);
 const char *instance_state_name(enum instance_state st);
+/* The instance fails over to this host: it is the primary now, protected
+ * by the configured reprotect host if there is one. */
+void instance_take_over(struct instance *inst);
 const char *instance_role(const struct instance *inst);
 
 /* monitor.c */
@@ -179,6 +187,8 @@ void failover_timeline_clear(struct failover_timeline *tl);
 gboolean failover_spawn_replica(struct instance *inst, int which, char **argv, GError **error);
 
 /* heartbeat.c */
+/* Heartbeats to every peer that is now the backup of an instance this host
+ * runs (called again when a failover gives this host a new backup). */
 void heartbeat_start(struct hostd *h);
 void heartbeat_stop(struct hostd *h);
 /* The state of an instance this host is primary for. */

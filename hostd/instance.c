@@ -41,14 +41,41 @@ const char *instance_role(const struct instance *inst)
 {
 	if (inst->state == INST_REPLICA_LIVE || inst->state == INST_RESTORING)
 		return "primary (replica)";
-	if (!inst->cfg || is_me(inst->h, inst->cfg->backup))
+	if (is_me(inst->h, inst->backup))
 		return "backup";
-	return is_me(inst->h, inst->cfg->primary) ? "primary" : "none";
+	return is_me(inst->h, inst->primary) ? "primary" : "none";
 }
 
 struct instance *instance_lookup(struct hostd *h, const char *name)
 {
 	return g_hash_table_lookup(h->instances, name);
+}
+
+/* This host's part in a configured instance: primary, backup, or the host
+ * that backs up the replica once the backup runs it (reprotect). An
+ * instance streamed to us without configuration has no known primary. */
+static void initial_roles(struct instance *inst)
+{
+	const struct hostd_instance_cfg *cfg = inst->cfg;
+	struct hostd *h = inst->h;
+
+	if (!cfg) {
+		inst->backup = h->cfg->name;
+	} else if (is_me(h, cfg->reprotect)) {
+		inst->primary = cfg->backup;
+		inst->backup = cfg->reprotect;
+	} else {
+		inst->primary = cfg->primary;
+		inst->backup = cfg->backup;
+	}
+}
+
+void instance_take_over(struct instance *inst)
+{
+	inst->primary = inst->h->cfg->name;
+	inst->backup = inst->cfg ? inst->cfg->reprotect : NULL;
+	if (is_me(inst->h, inst->backup))
+		inst->backup = NULL;
 }
 
 static struct instance *instance_new(struct hostd *h, const char *name,
@@ -59,7 +86,8 @@ static struct instance *instance_new(struct hostd *h, const char *name,
 	inst->h = h;
 	inst->name = g_strdup(name);
 	inst->cfg = cfg;
-	inst->state = cfg && is_me(h, cfg->primary) ? INST_CONNECTING : INST_WAITING;
+	initial_roles(inst);
+	inst->state = is_me(h, inst->primary) ? INST_CONNECTING : INST_WAITING;
 	g_hash_table_insert(h->instances, inst->name, inst);
 	return inst;
 }
@@ -84,7 +112,7 @@ void instances_init(struct hostd *h)
 	for (guint i = 0; i < h->cfg->instances->len; i++) {
 		const struct hostd_instance_cfg *cfg = g_ptr_array_index(h->cfg->instances, i);
 
-		if (is_me(h, cfg->primary) || is_me(h, cfg->backup))
+		if (is_me(h, cfg->primary) || is_me(h, cfg->backup) || is_me(h, cfg->reprotect))
 			instance_new(h, cfg->name, cfg);
 	}
 }
@@ -100,11 +128,16 @@ static struct instance *admit(struct hostd *h, const struct ftmb_repl_hello *hel
 {
 	struct instance *inst = instance_lookup(h, hello->instance);
 	const struct hostd_instance_cfg *cfg = hostd_config_instance(h->cfg, hello->instance);
-	const struct hostd_peer_cfg *primary = cfg ? hostd_config_peer(h->cfg, cfg->primary) : NULL;
+	const struct hostd_peer_cfg *primary;
 
-	if (cfg && !is_me(h, cfg->backup))
-		return refuse(error, FTMB_E_FIELD, "this host (%s) is not the backup of %s (backup = %s)",
-			      h->cfg->name, cfg->name, cfg->backup);
+	if (cfg && !inst)
+		return refuse(error, FTMB_E_FIELD, "this host (%s) has no part in %s (primary %s, "
+			      "backup %s)", h->cfg->name, cfg->name, cfg->primary, cfg->backup);
+	if (cfg && !is_me(h, inst->backup))
+		return refuse(error, FTMB_E_FIELD, "this host (%s) is not the backup of %s now "
+			      "(backup: %s)", h->cfg->name, cfg->name,
+			      inst->backup ? inst->backup : "none");
+	primary = inst && inst->primary ? hostd_config_peer(h->cfg, inst->primary) : NULL;
 	if (primary && !net_same_host((const struct sockaddr *)&primary->address.ss, from))
 		return refuse(error, FTMB_E_FIELD, "the stream does not come from %s's primary %s (%s)",
 			      cfg->name, primary->name, primary->address_text);
@@ -181,7 +214,7 @@ struct instance *instance_attach_stream(struct hostd *h, const struct ftmb_repl_
  * or host is gone, unless its hostd said it is leaving. */
 static void stream_lost(struct instance *inst, const char *reason)
 {
-	struct peer *primary = inst->cfg ? peer_lookup(inst->h, inst->cfg->primary) : NULL;
+	struct peer *primary = inst->primary ? peer_lookup(inst->h, inst->primary) : NULL;
 	char *why;
 
 	if (!inst->cfg) {

@@ -244,6 +244,34 @@ gboolean logstore_apply_cut(struct logstore *s, const struct ftmb_repl_vector *c
 	return TRUE;
 }
 
+static gboolean log_is_empty(const struct logstore *s)
+{
+	if (s->last_cut.n || s->stats.released)
+		return FALSE;
+	for (uint16_t i = 0; i < s->hello.n_threads; i++)
+		if (s->in[i].next != 1 || s->pal[i].next != 1)
+			return FALSE;
+	return TRUE;
+}
+
+static gboolean same_cut(const struct ftmb_repl_vector *a, const struct ftmb_repl_vector *b)
+{
+	return a->n == b->n && a->ckpt_seq == b->ckpt_seq &&
+	       !memcmp(a->vc.in, b->vc.in, a->n * sizeof(a->vc.in[0])) &&
+	       !memcmp(a->vc.pal, b->vc.pal, a->n * sizeof(a->vc.pal[0]));
+}
+
+gboolean logstore_set_base(struct logstore *s, const struct ftmb_repl_vector *base,
+			   GError **error)
+{
+	if (s->last_cut.n && same_cut(base, &s->last_cut))
+		return TRUE;
+	if (!log_is_empty(s))
+		return hostd_error(error, FTMB_E_SEQ, "BASE after the log of %s began: a BASE only "
+				   "starts a log", s->hello.instance);
+	return logstore_apply_cut(s, base, error);
+}
+
 void logstore_durable(const struct logstore *s, struct ftmb_repl_vector *ack)
 {
 	memset(ack, 0, sizeof(*ack));

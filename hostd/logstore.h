@@ -72,6 +72,12 @@ gboolean logstore_set_released(struct logstore *s, const struct ftmb_repl_releas
 gboolean logstore_apply_cut(struct logstore *s, const struct ftmb_repl_vector *cut,
 			    GError **error);
 
+/* BASE: the log starts at this cut instead of at 1 (a re-protected replica's
+ * stream, ftmb/repl.h). Only as the first thing in an empty log, or as an
+ * identical resend while it is still the log's last cut. */
+gboolean logstore_set_base(struct logstore *s, const struct ftmb_repl_vector *base,
+			   GError **error);
+
 /* The durable vector: in[q] and pal[t] = the highest contiguous number held
  * or covered by a cut. */
 void logstore_durable(const struct logstore *s, struct ftmb_repl_vector *ack);

@@ -145,8 +145,9 @@ void monitor_primary_failed(struct peer *p, const char *reason)
 	for (GList *l = all; l; l = l->next) {
 		struct instance *inst = l->data;
 
-		if (inst->cfg && strcmp(inst->cfg->primary, p->cfg->name) == 0 &&
-		    strcmp(inst->cfg->backup, h->cfg->name) == 0)
+		if (inst->cfg && inst->primary && inst->backup &&
+		    strcmp(inst->primary, p->cfg->name) == 0 &&
+		    strcmp(inst->backup, h->cfg->name) == 0)
 			failover_instance(inst, reason, p->last_heartbeat_us,
 					  p->last_heartbeat_wall_us);
 	}

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The primary side of a VM instance: launch, QMP, checkpoints (see vm.h). */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <glib-unix.h>
 #include <sched.h>
 #include <signal.h>
@@ -22,6 +24,7 @@
 #define BACKOFF_MIN_MS 200u
 #define BACKOFF_MAX_MS 5000u
 #define CKPT_FD_NAME "ftmb-ckpt"
+#define RECORD_POLL_MS 20
 
 static void protect(struct vm *vm);
 static void unprotect(struct vm *vm, const char *why);
@@ -218,6 +221,20 @@ void vm_hand_over(struct vm *vm, const char *to)
 		kill(vm->pid, SIGKILL);
 }
 
+/* The replica running here since a failover has its first full checkpoint
+ * at its new backup: it is a protected primary again. */
+static void reprotected(struct vm *vm)
+{
+	struct failover_timeline *tl = &vm->inst->failover;
+
+	tl->reprotected_us = g_get_monotonic_time();
+	vm->inst->state = INST_PROTECTED;
+	g_message("instance %s: RE-PROTECTED by %s: first full checkpoint (%" G_GUINT64_FORMAT
+		  " bytes) sent %.1f ms after the replica went live", vm->inst->name,
+		  vm->inst->backup, vm->last_full.bytes,
+		  (double)(tl->reprotected_us - tl->started_us) / 1000.0);
+}
+
 static void on_checkpoint(struct qmp *q, JsonNode *ret, const char *error, gpointer data)
 {
 	struct vm *vm = data;
@@ -241,9 +258,11 @@ static void on_checkpoint(struct qmp *q, JsonNode *ret, const char *error, gpoin
 	c.dirty_pages = member_u64(o, "dirty-pages");
 	c.bytes = member_u64(o, "ram-bytes") + member_u64(o, "dev-bytes");
 	c.qmp_us = (uint64_t)(g_get_monotonic_time() - vm->sent_us);
-	if (vm->this_protection++ == 0)
+	if (vm->this_protection++ == 0) {
 		vm->last_full = c;
-	else
+		if (vm->inst->state == INST_REPLICA_LIVE)
+			reprotected(vm);
+	} else
 		vm->recent[vm->incremental++ % VM_RECENT] = c;
 	vm->last = c;
 	vm->last_wall_us = g_get_real_time();
@@ -323,7 +342,7 @@ static void on_ftmb_start(struct qmp *q, JsonNode *ret, const char *error, gpoin
 				       vm);
 	vm_resume_checkpoints(vm);
 	g_message("instance %s: checkpoints to backup %s every %u ms", vm->inst->name,
-		  vm->inst->cfg->backup, vm->inst->cfg->vm.checkpoint_interval_ms);
+		  vm->inst->backup, vm->inst->cfg->vm.checkpoint_interval_ms);
 }
 
 static void on_getfd(struct qmp *q, JsonNode *ret, const char *error, gpointer data)
@@ -395,10 +414,10 @@ static gboolean on_hello_frame(struct conn *c, const struct ftmb_repl_frame *f, 
 
 	if (rc)
 		return hostd_error(error, rc, "backup %s: bad answer to the checkpoint HELLO",
-				   vm->inst->cfg->backup);
+				   vm->inst->backup);
 	if (hello.role != FTMB_ROLE_BACKUP)
 		return hostd_error(error, FTMB_E_RANGE, "backup %s answered with role %u",
-				   vm->inst->cfg->backup, hello.role);
+				   vm->inst->backup, hello.role);
 	vm->prot = PROT_STARTING; /* the connection's end is not a failure now */
 	vm->hello = NULL;
 	rest = g_byte_array_new();
@@ -422,7 +441,7 @@ static void on_hello_closed(struct conn *c, enum conn_end end, const char *reaso
 	vm->hello = NULL;
 	if (vm->prot == PROT_CONNECTING) {
 		char *why = g_strdup_printf("checkpoint connection to %s: %s (%s)",
-					    vm->inst->cfg->backup, reason, conn_end_name(end));
+					    vm->inst->backup, reason, conn_end_name(end));
 
 		unprotect(vm, why);
 		g_free(why);
@@ -480,7 +499,7 @@ static void unprotect(struct vm *vm, const char *why)
 static void protect(struct vm *vm)
 {
 	const struct hostd_peer_cfg *backup = hostd_config_peer(vm->inst->h->cfg,
-								 vm->inst->cfg->backup);
+								 vm->inst->backup);
 	GError *error = NULL;
 	int fd;
 
@@ -489,7 +508,7 @@ static void protect(struct vm *vm)
 	vm->this_protection = 0;
 	fd = backup ? net_connect(&backup->address, TRUE, &error) : -1;
 	if (fd < 0) {
-		char *why = g_strdup_printf("backup %s: %s", vm->inst->cfg->backup,
+		char *why = g_strdup_printf("backup %s: %s", vm->inst->backup,
 					    error ? error->message : "not a configured peer");
 
 		g_clear_error(&error);
@@ -502,6 +521,37 @@ static void protect(struct vm *vm)
 
 /* ---- QEMU ---- */
 
+/* Whether the region's mode word says RECORD: a replica's ftmb-vhost
+ * writes it once the replay is done (ftmb/region.h). The guest could write
+ * it too, and only its own next failover would suffer. */
+static gboolean region_records(const char *path)
+{
+	uint32_t mode = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1
+			   : pread(fd, &mode, sizeof(mode), offsetof(struct ftmb_region_header, mode));
+
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)sizeof(mode) && le32toh(mode) == FTMB_MODE_RECORD;
+}
+
+/* A restored VM is protected only once its replay is over: a checkpoint
+ * taken while the guest still follows the replayed log would carry replay
+ * state private to the guest, which a later replay could not resume. */
+static gboolean on_record_wait(gpointer data)
+{
+	struct vm *vm = data;
+
+	if (!region_records(vm->inst->cfg->vm.region))
+		return G_SOURCE_CONTINUE;
+	vm->wait_tag = 0;
+	g_message("instance %s: the replica's replay is done: protecting it with checkpoints to %s",
+		  vm->inst->name, vm->inst->backup);
+	protect(vm);
+	return G_SOURCE_REMOVE;
+}
+
 static void on_qmp_state(struct qmp *q, const char *error, gpointer data)
 {
 	struct vm *vm = data;
@@ -511,7 +561,12 @@ static void on_qmp_state(struct qmp *q, const char *error, gpointer data)
 		vm->state = VM_RUNNING;
 		g_message("instance %s: VM running (QEMU pid %d, %s); QMP %s, operator QMP %s",
 			  vm->inst->name, vm->pid, vm->accel, vm->qmp_path, vm->monitor_path);
-		protect(vm);
+		if (!vm->inst->backup)
+			g_message("instance %s: no backup to protect it", vm->inst->name);
+		else if (vm->restored)
+			vm->wait_tag = g_timeout_add(RECORD_POLL_MS, on_record_wait, vm);
+		else
+			protect(vm);
 		return;
 	}
 	/* Without QMP nothing more can be done with this QEMU (it usually has
@@ -610,10 +665,9 @@ static gboolean on_vhost_wait(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static void vm_start(struct instance *inst)
+static struct vm *vm_new(struct instance *inst)
 {
 	struct vm *vm = g_new0(struct vm, 1);
-	GError *error = NULL;
 
 	inst->vm = vm;
 	vm->inst = inst;
@@ -623,6 +677,26 @@ static void vm_start(struct instance *inst)
 	vm->monitor_path = vm_path(inst, ".monitor");
 	vm->serial_path = vm_path(inst, ".serial");
 	vm->log_path = vm_path(inst, ".qemu.log");
+	return vm;
+}
+
+void vm_adopt(struct instance *inst, GPid pid)
+{
+	struct vm *vm = vm_new(inst);
+
+	vm->restored = TRUE;
+	vm->accel = g_strdup(vm_accel(inst->h, inst->cfg->vm.accel, NULL));
+	vm->pid = pid;
+	vm->child_tag = g_child_watch_add(pid, on_qemu_exit, vm);
+	vm->state = VM_STARTING;
+	vm->qmp = qmp_new(vm->qmp_path, QMP_TIMEOUT_MS, on_qmp_state, vm);
+}
+
+static void vm_start(struct instance *inst)
+{
+	struct vm *vm = vm_new(inst);
+	GError *error = NULL;
+
 	vm->argv = vm_argv(inst, &error);
 	if (!vm->argv) {
 		g_warning("instance %s: cannot run its VM: %s", inst->name, error->message);

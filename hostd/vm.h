@@ -99,12 +99,19 @@ struct vm {
 	struct vm_ckpt recent[VM_RECENT];
 	char *last_error;
 	GSList *waiters; /* struct vm_waiter: operators' checkpoint requests */
+	gboolean restored;	   /* restored here by a failover (vm_adopt) */
 	struct handover *handover; /* a planned failover under way (handover.h) */
 	char *handed_to;	   /* the backup it was handed over to: QEMU is gone */
 };
 
 /* Starts the VM of every VM instance this host is primary for. */
 void vm_start_all(struct hostd *h);
+
+/* A VM restored here by a failover (running QEMU pid) becomes this host's
+ * to watch and stop, like one it launched; with a backup (the instance's
+ * reprotect host) it is checkpointed to it once its replay is done: the
+ * first checkpoint is a full one, and the instance is protected again. */
+void vm_adopt(struct instance *inst, GPid pid);
 
 /* Asks for a checkpoint now, without waiting for the next interval; done
  * is called later, from the main loop. Returns NULL, or why the request is

@@ -22,7 +22,7 @@ struct restore {
 	char **argv;
 	char *prefill[3]; /* "BLOCK=PATH" entries, NULL-terminated */
 	char *log_path;
-	guint wait_tag;
+	guint wait_tag, child_tag;
 	struct qmp *qmp;
 };
 
@@ -32,6 +32,8 @@ static void finish(struct restore *rs, const char *error)
 
 	if (rs->wait_tag)
 		g_source_remove(rs->wait_tag);
+	if (!error && rs->child_tag) /* the running replica's QEMU is done's to watch */
+		g_source_remove(rs->child_tag);
 	qmp_free(rs->qmp);
 	inst->ckpt->busy = FALSE;
 	rs->done(inst, error);
@@ -87,9 +89,10 @@ static void on_qmp(struct qmp *q, const char *error, gpointer data)
 		qmp_execute(q, "cont", NULL, -1, on_cont, rs);
 }
 
+/* QEMU ended before the restore finished. */
 static void on_replica_exit(GPid pid, gint status, gpointer data)
 {
-	char *name = data;
+	const char *name = data;
 	GError *error = NULL;
 
 	if (!g_spawn_check_wait_status(status, &error)) {
@@ -100,7 +103,6 @@ static void on_replica_exit(GPid pid, gint status, gpointer data)
 		g_message("instance %s: the replica's QEMU (pid %d) exited", name, pid);
 	}
 	g_spawn_close_pid(pid);
-	g_free(name);
 }
 
 /* ---- 3. QEMU, in a worker thread ---- */
@@ -145,7 +147,8 @@ static void on_loaded(GObject *src, GAsyncResult *res, gpointer data)
 		return;
 	}
 	rs->st->loaded_us = g_get_monotonic_time();
-	g_child_watch_add(rs->st->qemu_pid, on_replica_exit, g_strdup(rs->inst->name));
+	rs->child_tag = g_child_watch_add_full(G_PRIORITY_DEFAULT, rs->st->qemu_pid, on_replica_exit,
+					       g_strdup(rs->inst->name), g_free);
 	qmp_path = vm_path(rs->inst, ".qmp");
 	rs->qmp = qmp_new(qmp_path, QMP_TIMEOUT_MS, on_qmp, rs);
 	g_free(qmp_path);

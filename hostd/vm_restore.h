@@ -36,7 +36,8 @@ struct vm_restore_stats {
 	GPid qemu_pid;
 };
 
-/* The end of a restore: error is NULL when the replica runs. */
+/* The end of a restore: error is NULL when the replica runs; its QEMU
+ * (stats qemu_pid) is then the callee's to watch and reap. */
 typedef void (*vm_restore_done_fn)(struct instance *inst, const char *error);
 
 /* Starts restoring inst (its store must hold a checkpoint); the stats go

@@ -137,6 +137,25 @@ static void test_bad_instances(void **state)
 		     "not a command line", NULL);
 	expect_error("[instance bad/name]\nprimary = hostA\nbackup = hostC\n", "instance names",
 		     NULL);
+	expect_error("[instance fw1]\nreprotect = hostQ\n", "hostQ", "[peers]");
+	expect_error("[instance fw1]\nreprotect = hostC\n", "third host", "backup (hostC)");
+	expect_error("[instance fw1]\nreprotect = hostA\n", "only VM instances", NULL);
+}
+
+/* The third host of a VM instance, from its own point of view. */
+static void test_reprotect(void **state)
+{
+	static const char vm[] = "[instance vm1]\nprimary = hostA\nbackup = hostC\n"
+				 "reprotect = hostB\nkernel = /boot/vmlinux\n"
+				 "vhost_socket = /run/vm1.vhost\nregion = /dev/shm/vm1\n"
+				 "region_size = 512K\n";
+	char *extra = g_strconcat(vm, "replica_vhost = v %LOG%%BACKUP_KEY%\n", NULL);
+	char *msg = load(extra);
+
+	(void)state;
+	assert_null(msg);
+	expect_error(vm, "re-protects it", "replica_vhost");
+	g_free(extra);
 }
 
 static void test_bad_addresses(void **state)
@@ -173,7 +192,7 @@ int main(void)
 		cmocka_unit_test(test_good_file),     cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bad_numbers),   cmocka_unit_test(test_unknown_names),
 		cmocka_unit_test(test_bad_instances), cmocka_unit_test(test_bad_addresses),
-		cmocka_unit_test(test_peer_option),
+		cmocka_unit_test(test_peer_option),   cmocka_unit_test(test_reprotect),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

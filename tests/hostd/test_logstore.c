@@ -109,7 +109,10 @@ static int add_pals(uint16_t t, uint64_t first, uint16_t count)
 	return add_pals_with(t, first, count, 0);
 }
 
-static int cut(uint64_t ckpt, uint64_t in, uint64_t pal)
+/* A CUT (apply = logstore_apply_cut) or a BASE (logstore_set_base). */
+static int cut_with(gboolean (*apply)(struct logstore *, const struct ftmb_repl_vector *,
+				      GError **),
+		    uint64_t ckpt, uint64_t in, uint64_t pal)
 {
 	struct ftmb_repl_vector c = { .n = 2, .ckpt_seq = ckpt };
 	GError *error = NULL;
@@ -119,11 +122,21 @@ static int cut(uint64_t ckpt, uint64_t in, uint64_t pal)
 		c.vc.in[i] = in;
 		c.vc.pal[i] = pal;
 	}
-	if (logstore_apply_cut(&log_, &c, &error))
+	if (apply(&log_, &c, &error))
 		return FTMB_OK;
 	code = error->code;
 	g_error_free(error);
 	return code;
+}
+
+static int cut(uint64_t ckpt, uint64_t in, uint64_t pal)
+{
+	return cut_with(logstore_apply_cut, ckpt, in, pal);
+}
+
+static int base(uint64_t ckpt, uint64_t in, uint64_t pal)
+{
+	return cut_with(logstore_set_base, ckpt, in, pal);
 }
 
 static struct ftmb_repl_vector durable(void)
@@ -235,6 +248,36 @@ static void test_cut_ahead(void **state)
 	assert_int_equal(add_pals(1, 150, 60), FTMB_OK); /* 150..200 covered, 201..209 kept */
 	assert_int_equal(durable().vc.pal[1], 209);
 	assert_int_equal(logstore_held(&log_.pal[1]), 9);
+}
+
+/* A re-protected replica's stream starts at its restored cut. */
+static void test_base_starts_the_log(void **state)
+{
+	(void)state;
+	assert_int_equal(base(7, 500, 900), FTMB_OK);
+	assert_int_equal(durable().vc.in[1], 500);
+	assert_int_equal(durable().vc.pal[0], 900);
+	assert_int_equal(log_.last_cut.ckpt_seq, 7);
+	assert_int_equal(add_input(0, 500), FTMB_OK); /* covered: not held */
+	assert_int_equal(add_input(0, 501), FTMB_OK);
+	assert_int_equal(add_pals(0, 901, 3), FTMB_OK);
+	assert_int_equal(logstore_held(&log_.in[0]), 1);
+	assert_int_equal(base(7, 500, 900), FTMB_OK); /* resent after a reconnection */
+	assert_int_equal(durable().vc.in[0], 501);
+	assert_int_equal(base(8, 500, 900), FTMB_E_SEQ); /* a different BASE mid-log */
+	assert_int_equal(cut(8, 501, 903), FTMB_OK);
+	assert_int_equal(base(7, 500, 900), FTMB_E_SEQ); /* older than the log's cut now */
+}
+
+/* BASE only starts a log: after entries numbered from 1 it is refused. */
+static void test_base_refused_mid_log(void **state)
+{
+	(void)state;
+	assert_int_equal(add_input(1, 1), FTMB_OK);
+	assert_int_equal(base(3, 40, 40), FTMB_E_SEQ);
+	assert_int_equal(durable().vc.in[0], 0);
+	assert_int_equal(durable().vc.in[1], 1);
+	assert_int_equal(log_.last_cut.n, 0);
 }
 
 static void test_cut_validated(void **state)
@@ -435,6 +478,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pal_contiguous, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_truncates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_ahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_base_starts_the_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_base_refused_mid_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_validated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_released_monotonic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memory_bound, setup, teardown),
