@@ -142,14 +142,20 @@ replica_middlebox = $PWD/tests/hostproc/start-mb.sh $(vhost_sock "$name" b) $PWD
 EOF
 }
 
-# start_hostd H: the host daemon of host a or b, at real-time priority as
-# its systemd unit runs it: on two loaded cores a normal-priority heartbeat
-# can be late by more than the 30 ms failure timeout.
+# start_hostd H: the host daemon of host a or b (or c, a third host some
+# tests add: NS_3, IP_3), at real-time priority as its systemd unit runs
+# it: on two loaded cores a normal-priority heartbeat can be late by more
+# than the 30 ms failure timeout. Its configuration is $WORK/hostd.conf, or
+# $HOSTD_CONF.
 start_hostd() {
 	local h=$1 ns ip
-	[ "$h" = a ] && ns=$NS_A ip=$IP_A || { ns=$NS_B; ip=$IP_B; }
+	case $h in
+	a) ns=$NS_A ip=$IP_A ;;
+	b) ns=$NS_B ip=$IP_B ;;
+	*) ns=$NS_3 ip=$IP_3 ;;
+	esac
 	mkdir -p "$WORK/state-$h"
-	start "hostd_$h" "$ns" chrt -f 10 "$BUILD/ftmb-hostd" --config "$WORK/hostd.conf" --name "$h" \
+	start "hostd_$h" "$ns" chrt -f 10 "$BUILD/ftmb-hostd" --config "${HOSTD_CONF:-$WORK/hostd.conf}" --name "$h" \
 		--listen "$ip:$REPL_PORT" --control "$WORK/hostd-$h.sock" \
 		--state-dir "$WORK/state-$h" ${HOSTD_ARGS:-}
 	wait_for "$WORK/hostd_$h.log" "ftmb-hostd $h up"

@@ -3,11 +3,14 @@
 """What one VM failover round did, from recorded evidence; and the summary.
 
   check_failover_vm.py round --work DIR --round N --mb MB --kill-after-ms MS
-                       --verify-rc RC --results FILE [--unordered]
+                       --verify-rc RC --results FILE [--unordered] [--host H]
+                       [--replica-trace NAME] [--primary-trace NAME]
+                       [--also-window FROM_NS,TO_NS]...
   check_failover_vm.py summary --results FILE --rounds N --failed-rounds F
                        --accel A [--unordered]
 
-A round reads, in DIR (failover-vm.sh writes them):
+A round reads, in DIR (failover-vm.sh writes them; --host names the host
+that took over, b by default, and the files named after it):
   kill             kill_after.py: the failure on CLOCK_MONOTONIC and CLOCK_REALTIME,
                    and when the traffic was started (CLOCK_REALTIME)
   status-b.json    hostd B's status after the failover (ftmbctl --json status)
@@ -61,8 +64,9 @@ WINDOW_BEFORE_NS, WINDOW_AFTER_NS = 1_000_000_000, 100_000_000
 OUTSIDE_LOSS_MAX = 0.01
 
 
-def losses(recs, flows, kill_ns, live_ns):
-    """Per-flow sequence gaps: (inside the failover's window, outside)."""
+def losses(recs, flows, windows):
+    """Per-flow sequence gaps: (inside a failover's window, outside).
+    windows: (kill_ns, live_ns or None) of each failover in the run."""
     got, top = set(), {}
     for r in recs:
         got.add((r[0], r[5]))
@@ -74,7 +78,8 @@ def losses(recs, flows, kill_ns, live_ns):
             if (flow, seq) in got:
                 continue
             t = when(flow, seq)
-            if kill_ns - WINDOW_BEFORE_NS <= t <= (live_ns or kill_ns) + WINDOW_AFTER_NS:
+            if any(k - WINDOW_BEFORE_NS <= t <= (live or k) + WINDOW_AFTER_NS
+                   for k, live in windows):
                 inside += 1
             else:
                 outside += 1
@@ -107,12 +112,12 @@ def read_replay(path):
     return last_in, last_pal, inputs
 
 
-def check_output_commit(w, last_in, last_pal):
+def check_output_commit(w, host, primary_trace, last_in, last_pal):
     """Every output the primary released depended only on what the backup
     had acknowledged before, and on what the checkpoint and the replay file
     hold: the first problem, or None."""
-    rels = load_releases(os.path.join(w, "primary.trace"), other_frames=True)
-    acks = load_acks(os.path.join(w, "b.acks"), 0)
+    rels = load_releases(os.path.join(w, primary_trace), other_frames=True)
+    acks = load_acks(os.path.join(w, f"{host}.acks"), 0)
     for (flow, seq), (t, thread, out_seq, dep_in, dep_pal) in sorted(rels.items(),
                                                                       key=lambda r: r[1][0]):
         ack = first_covering(acks, dep_in, dep_pal)
@@ -146,29 +151,31 @@ def round_main(a):
     to_mono = kill_mono - kill_wall
     gen = load_json(os.path.join(w, "gen.json"))
     recs = load_records(os.path.join(w, "gen.rec"))
-    status = load_json(os.path.join(w, "status-b.json")) or {}
+    h, hostd = a.host, f"hostd {a.host.upper()}"
+    status = load_json(os.path.join(w, f"status-{h}.json")) or {}
     fo = failover_of(status)
     state = (status.get("instances") or [{}])[0].get("state")
-    replays = glob.glob(os.path.join(w, "state-b", "*.replay"))
-    vstats = ((load_json(os.path.join(w, "vhost-b.json")) or {}).get("instances") or [None])[0]
+    replays = glob.glob(os.path.join(w, f"state-{h}", "*.replay"))
+    vstats = ((load_json(os.path.join(w, f"vhost-{h}.json")) or {}).get("instances") or [None])[0]
     replay = (vstats or {}).get("replay") or {}
     at = {k: (v or None) for k, v in (replay.get("at_mono_ns") or {}).items()}
 
-    if state != "replica-live-unprotected" or not replays or not at.get("live"):
-        problems.append(f"missed failover: hostd B says {state} "
+    # protected: re-protected by a third host since
+    if state not in ("replica-live-unprotected", "protected") or not replays or not at.get("live"):
+        problems.append(f"missed failover: {hostd} says {state} "
                         f"({(status.get('instances') or [{}])[0].get('last_error')}), "
                         f"{'a' if replays else 'no'} replay file, the replica "
                         f"{'went' if at.get('live') else 'never went'} live")
     last_in, last_pal, res["logged_after_cut"] = read_replay(replays[0]) if replays else ({}, {}, 0)
-    if replays and os.path.exists(os.path.join(w, "primary.trace")):
-        p = check_output_commit(w, last_in, last_pal)
+    if replays and os.path.exists(os.path.join(w, a.primary_trace)):
+        p = check_output_commit(w, h, a.primary_trace, last_in, last_pal)
         if p:
             problems.append(p)
 
     detected = iso_ns(fo["detected_at"]) + to_mono if fo and fo.get("detected_at") else None
     res["detect_ms"] = ms(kill_mono, detected)
     if res["detect_ms"] is not None and res["detect_ms"] < 0:
-        problems.append(f"hostd B declared host A failed {-res['detect_ms']:.0f} ms BEFORE the "
+        problems.append(f"{hostd} declared its primary failed {-res['detect_ms']:.0f} ms BEFORE the "
                         f"failure ({fo.get('reason')}): heartbeats late on an overloaded machine?")
         res["detect_ms"] = None
     rs = (fo or {}).get("restore") or {}
@@ -180,7 +187,7 @@ def round_main(a):
     res["live_ms"] = ms(kill_mono, at.get("live"))
     res["port_up_ms"] = ms(kill_mono, at.get("port_up"))
 
-    trace = replica_trace(os.path.join(w, "replica.trace"))
+    trace = replica_trace(os.path.join(w, a.replica_trace))
     first_rel = min((t for k, t in trace.values() if k == "rel"), default=None)
     rel_keys = {key for key, (k, _) in trace.items() if k == "rel"}
     first_rx = min((r[7] for r in recs if (r[0], r[5]) in rel_keys and first_rel
@@ -202,16 +209,19 @@ def round_main(a):
 
     fdb = open(os.path.join(w, "fdb")).read().split() if os.path.exists(os.path.join(w, "fdb")) else []
     res["fdb"] = fdb[fdb.index("dev") + 1] if "dev" in fdb else None
-    if res["fdb"] != "seg-b":
-        problems.append(f"the bridge has the VM's MAC behind {res['fdb']}, not host B's port")
+    if res["fdb"] != f"seg-{h}":
+        problems.append(f"the bridge has the VM's MAC behind {res['fdb']}, not host {h.upper()}'s "
+                        f"port")
 
     sent = gen["tx"]["whole_run"]["packets"] if gen else 0
     got = {(r[0], r[5]) for r in recs}
     res.update(sent=sent, received=len(got), lost=sent - len(got),
                duplicates=gen["rx"]["duplicates"] if gen else None,
                after=sum(1 for r in recs if r[7] > kill_mono))
-    res["lost_window"], res["lost_outside"] = losses(recs, gen["flows"], kill_mono,
-                                                     at.get("live")) if gen and recs else (0, 0)
+    windows = [(kill_mono, at.get("live"))] + \
+        [tuple(map(int, win.split(","))) for win in a.also_window]
+    res["lost_window"], res["lost_outside"] = losses(recs, gen["flows"], windows) \
+        if gen and recs else (0, 0)
     if res["lost_outside"] > OUTSIDE_LOSS_MAX * sent:
         problems.append(f"{res['lost_outside']} frames lost outside the failover's window "
                         f"(more than {OUTSIDE_LOSS_MAX:.0%} of {sent})")
@@ -304,6 +314,12 @@ def main():
     p.add_argument("--failed-rounds", type=int, default=0)
     p.add_argument("--accel", default="tcg")
     p.add_argument("--unordered", action="store_true")
+    p.add_argument("--host", default="b")
+    p.add_argument("--replica-trace", default="replica.trace")
+    p.add_argument("--primary-trace", default="primary.trace")
+    p.add_argument("--also-window", action="append", default=[],
+                   help="another failover's FROM_NS,TO_NS (CLOCK_MONOTONIC): its losses are "
+                        "explained too")
     a = p.parse_args()
     return round_main(a) if a.what == "round" else summary_main(a)
 

@@ -38,6 +38,9 @@ NS_B=ftmb-$TAG-b
 NS_T=ftmb-$TAG-t
 NS_C=ftmb-$TAG-c
 NS_S=ftmb-$TAG-s
+# A third host (reprotect-vm.sh): start_hostd c runs in it.
+NS_3=ftmb-$TAG-h3
+IP_3=$NET.3
 VM_MAC=02:f7:00:00:00:01
 QEMU=${FTMB_QEMU:-$BUILD/qemu-system-x86_64}
 
@@ -45,7 +48,7 @@ QEMU=${FTMB_QEMU:-$BUILD/qemu-system-x86_64}
 eval "hostproc_cleanup() $(declare -f cleanup | tail -n +2)"
 cleanup() {
 	local ns
-	for ns in "$NS_T" "$NS_C" "$NS_S"; do
+	for ns in "$NS_T" "$NS_C" "$NS_S" "$NS_3"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -100,6 +103,26 @@ setup_segment() {
 	seg_port "$NS_T" gen seg-g
 	seg_port "$NS_C" eth0 seg-c
 	seg_port "$NS_S" eth0 seg-s
+}
+
+# setup_third_host: host C (namespace NS_3, address IP_3) with its external
+# port "ext" on the segment (bridge port seg-c) and a replication link to
+# host B only. Each end routes the other's address through that link with
+# its own replication address as the source, so that both see each other
+# at the addresses [peers] lists.
+setup_third_host() {
+	ip netns add "$NS_3" || fail "cannot create namespace $NS_3"
+	ip -n "$NS_3" link set lo up
+	quiet_ns "$NS_3"
+	ip link add "v$TAG-bc" type veth peer name "v$TAG-cb" || fail "cannot create the B-C veth"
+	ip link set "v$TAG-bc" netns "$NS_B"
+	ip link set "v$TAG-cb" netns "$NS_3"
+	ip -n "$NS_3" addr add "$IP_3/32" dev "v$TAG-cb"
+	ip -n "$NS_B" link set "v$TAG-bc" up
+	ip -n "$NS_3" link set "v$TAG-cb" up
+	ip -n "$NS_B" route add "$IP_3/32" dev "v$TAG-bc" src "$IP_B"
+	ip -n "$NS_3" route add "$IP_B/32" dev "v$TAG-cb" src "$IP_3"
+	seg_port "$NS_3" ext seg-c
 }
 
 # fdb_port MAC: the bridge port (seg-a, seg-b, ...) that br0 has learned MAC
@@ -263,8 +286,14 @@ vm_vhost_keys() {
 # guest's kernel command line ends with APPEND (its ftmb.run=). The
 # replica's ftmb-vhost traces to $WORK/replica.trace (keys $REPLICA_KEYS
 # added) and writes its statistics to $WORK/vhost-b.json. settle=0: a
-# restored guest's driver is running already; it flushes nothing.
+# restored guest's driver is running already; it flushes nothing. With
+# REPROTECT=1, host C ($IP_3) re-protects the replica.
 write_vm_failover_conf() {
+	local third= reprotect=
+	if [ -n "${REPROTECT:-}" ]; then
+		third="c = $IP_3:$REPL_PORT"
+		reprotect="reprotect = c"
+	fi
 	cat >"$WORK/hostd.conf" <<CONF
 [hostd]
 heartbeat_interval_ms = 5
@@ -273,12 +302,14 @@ failure_timeout_ms = ${FAILURE_TIMEOUT_MS:-1000}
 [peers]
 a = $IP_A:$REPL_PORT
 b = $IP_B:$REPL_PORT
+$third
 
 [instance vm1]
 primary = a
 backup = b
+$reprotect
 on_backup_lost = halt
-replica_vhost = $PWD/$BUILD/ftmb-vhost $EAL_BASE -m 512 --lcores=0@(0-1) --file-prefix=ftmb-$TAG-b-vhost -- --instance $(vm_vhost_keys),replay=%LOG%,settle=0,trace=$WORK/replica.trace${REPLICA_KEYS:-} --stats $WORK/vhost-b.json
+replica_vhost = $PWD/$BUILD/ftmb-vhost $EAL_BASE -m 512 --lcores=0@(0-1) --file-prefix=ftmb-$TAG-b-vhost -- --instance $(vm_vhost_keys),replay=%LOG%,settle=0,trace=$WORK/replica.trace${REPLICA_KEYS:-}%BACKUP_KEY% --stats $WORK/vhost-b.json
 kernel = $KERNEL
 initrd = $INITRD
 append = console=ttyS0 quiet panic=-1 ipv6.disable=1 $1
@@ -323,20 +354,21 @@ kill_host_a() {
 		fail "cannot kill host A"
 }
 
-# after_failover: waits for the replica to go live (120 s), then saves
-# hostd B's status in $WORK/status-b.json.
+# after_failover [H]: waits for the replica on host H (b) to go live (120
+# s), then saves hostd H's status in $WORK/status-H.json.
 after_failover() {
-	appears "$WORK/state-b/vm1.vhost.log" "replica live" 120 ||
-		log "no replica went live within 120 s of the failure"
-	"$BUILD/ftmbctl" -s "$WORK/hostd-b.sock" --json status >"$WORK/status-b.json" ||
-		fail "no status from hostd B"
+	local h=${1:-b}
+	appears "$WORK/state-$h/vm1.vhost.log" "replica live" 120 ||
+		log "no replica went live on host $h within 120 s of the failure"
+	"$BUILD/ftmbctl" -s "$WORK/hostd-$h.sock" --json status >"$WORK/status-$h.json" ||
+		fail "no status from hostd $h"
 }
 
-# stop_vm_replica: SIGTERM to the replica ftmb-vhost (it writes its
-# statistics and closes its trace) and to the replica's QEMU.
+# stop_vm_replica [H]: SIGTERM to the replica ftmb-vhost on host H (b; it
+# writes its statistics and closes its trace) and to the replica's QEMU.
 stop_vm_replica() {
 	local pids p i
-	pids=$(json "$WORK/status-b.json" "' '.join(str(p) for i in j['instances'] for p in [r['pid'] for r in ((i.get('failover') or {}).get('replicas') or [])] + [((i.get('failover') or {}).get('restore') or {}).get('qemu_pid') or ''] if p)")
+	pids=$(json "$WORK/status-${1:-b}.json" "' '.join(str(p) for i in j['instances'] for p in [r['pid'] for r in ((i.get('failover') or {}).get('replicas') or [])] + [((i.get('failover') or {}).get('restore') or {}).get('qemu_pid') or ''] if p)")
 	for p in $pids; do
 		kill "$p" 2>/dev/null
 		for ((i = 0; i < 200; i++)); do
@@ -349,7 +381,7 @@ stop_vm_replica() {
 # teardown_segment: every namespace and file of a run; $WORK stays.
 teardown_segment() {
 	local ns
-	for ns in "$NS_T" "$NS_C" "$NS_S"; do
+	for ns in "$NS_T" "$NS_C" "$NS_S" "$NS_3"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 	done

@@ -174,6 +174,7 @@ void show_timeline(const char *instance, JsonObject *tl, FILE *out)
 {
 	static const char *const headers[] = { "AT (UTC)", "STEP", "TOOK", NULL };
 	struct table *t = table_new(headers);
+	double reprotect_ms;
 
 	fprintf(out, "failover of %s: %s\n", instance, field_text(tl, "reason"));
 	table_row(t, field_clock(tl, "last_heartbeat_at"), "last heartbeat from the primary", "");
@@ -182,6 +183,9 @@ void show_timeline(const char *instance, JsonObject *tl, FILE *out)
 	table_row(t, "", "replay file written", fmt("%s after declaring", field_ms(tl, "dump_ms")));
 	table_row(t, field_clock(tl, "replica_started_at"), "replica started",
 		  fmt("%s after declaring", field_ms(tl, "replica_start_ms")));
+	if (field_number(tl, "reprotect_ms", &reprotect_ms))
+		table_row(t, "", "re-protected (first full checkpoint sent)",
+			  fmt("%s after the replica started", fmt_ms(reprotect_ms)));
 	table_print_free(t, out);
 	fprintf(out, "  replay file: %s\n", field_text(tl, "replay_file"));
 	field_each(tl, "replicas", replica_line, out);
