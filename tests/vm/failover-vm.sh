@@ -55,19 +55,6 @@ KILL_MAX_MS=${KILL_MAX_MS:-3000}
 RESULTS=$WORK/results.jsonl
 [ $UNORDERED = 1 ] && REPLICA_KEYS=",replay_order=off"
 
-# mb_command MB: the middlebox the guest runs.
-mb_command() {
-	local gen_mac
-	if [ "$1" = monitor ]; then
-		ftmb_run ftmb-monitor --threads $THREADS --io afpacket:eth0
-	else
-		gen_mac=$(ip netns exec "$NS_T" cat /sys/class/net/gen/address)
-		# --idle-ms: a TCG guest can stall for seconds; a flow keeps its port.
-		ftmb_run ftmb-nat --threads $THREADS --io afpacket:eth0 --external-ip 192.0.2.1 \
-			--next-hop-mac "$gen_mac" --idle-ms 600000
-	fi
-}
-
 # run_round N: one failover; returns non-zero when the round failed.
 run_round() {
 	local r=$1 mb delay_ms verify_rc dir rc
@@ -75,15 +62,8 @@ run_round() {
 	delay_ms=$((KILL_MIN_MS + RANDOM % (KILL_MAX_MS - KILL_MIN_MS + 1)))
 
 	setup_segment
-	start_vm_primary "$(mb_command "$mb")" "ftmb-$mb: running $THREADS threads"
-	rm -f "$WORK/go"
-	ip netns exec "$NS_T" "$BUILD/ftmb-traffic" $EAL_BASE --file-prefix="ftmb-$TAG-gen" -- \
-		--dev net_af_packet0,iface=gen --dst-mac "$VM_MAC" --flows "$FLOWS" --rate "$RATE" \
-		--duration "$DURATION" --size $SIZE --stop-after-idle 4000 --go-file "$WORK/go" \
-		--record "$WORK/gen.rec" --json --quiet >"$WORK/gen.json" 2>"$WORK/gen.log" &
-	PIDS+=($!)
-	PID_gen=$!
-	sleep 1 # the generator's link, and past ftmb-vhost's settle time
+	start_vm_primary "$(vm_mb_command "$mb")" "ftmb-$mb: running $THREADS threads"
+	start_vm_traffic "$DURATION"
 	python3 "$HERE/kill_after.py" "$NS_A" "$WORK/kill" "$WORK/go" "$delay_ms" ||
 		fail "round $r: cannot kill host A"
 	after_failover

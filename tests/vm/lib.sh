@@ -347,6 +347,35 @@ start_vm_primary() {
 		fail "the guest did not print '$2' within 180 s (console: $WORK/state-a/vm1.serial)"
 }
 
+# vm_mb_command MB: the guest's ftmb.run= for the monitor or the NAT with
+# $THREADS threads on its kernel NIC; the NAT sends its translations to the
+# generator's MAC.
+vm_mb_command() {
+	local gen_mac
+	if [ "$1" = monitor ]; then
+		ftmb_run ftmb-monitor --threads "$THREADS" --io afpacket:eth0
+	else
+		gen_mac=$(ip netns exec "$NS_T" cat /sys/class/net/gen/address)
+		# --idle-ms: a TCG guest can stall for seconds; a flow keeps its port.
+		ftmb_run ftmb-nat --threads "$THREADS" --io afpacket:eth0 --external-ip 192.0.2.1 \
+			--next-hop-mac "$gen_mac" --idle-ms 600000
+	fi
+}
+
+# start_vm_traffic SECONDS: the generator and sink on the segment, in the
+# background: FLOWS flows at RATE packets of SIZE bytes to the VM's MAC once
+# $WORK/go appears, recording what comes back in $WORK/gen.rec.
+start_vm_traffic() {
+	rm -f "$WORK/go"
+	ip netns exec "$NS_T" "$BUILD/ftmb-traffic" $EAL_BASE --file-prefix="ftmb-$TAG-gen" -- \
+		--dev net_af_packet0,iface=gen --dst-mac "$VM_MAC" --flows "$FLOWS" --rate "$RATE" \
+		--duration "$1" --size "$SIZE" --stop-after-idle 4000 --go-file "$WORK/go" \
+		--record "$WORK/gen.rec" --json --quiet >"$WORK/gen.json" 2>"$WORK/gen.log" &
+	PIDS+=($!)
+	PID_gen=$!
+	sleep 1 # the generator's link, and past ftmb-vhost's settle time
+}
+
 # kill_host_a: every process of host A's namespace (hostd, ftmb-vhost,
 # QEMU) gets SIGKILL at once; the moment goes to $WORK/kill (kill_host.py).
 kill_host_a() {

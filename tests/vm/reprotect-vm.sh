@@ -42,18 +42,6 @@ KILL_MAX_MS=3000
 REPROTECT=1
 RESULTS=$WORK/results.jsonl
 
-# mb_command MB: the middlebox the guest runs (as failover-vm.sh).
-mb_command() {
-	local gen_mac
-	if [ "$1" = monitor ]; then
-		ftmb_run ftmb-monitor --threads $THREADS --io afpacket:eth0
-	else
-		gen_mac=$(ip netns exec "$NS_T" cat /sys/class/net/gen/address)
-		ftmb_run ftmb-nat --threads $THREADS --io afpacket:eth0 --external-ip 192.0.2.1 \
-			--next-hop-mac "$gen_mac" --idle-ms 600000
-	fi
-}
-
 # start_host_c: hostd C with its own copy of the configuration: only the
 # replica's trace, statistics and DPDK prefix are named after it.
 start_host_c() {
@@ -96,16 +84,9 @@ run_round() {
 
 	setup_segment
 	setup_third_host
-	start_vm_primary "$(mb_command "$mb")" "ftmb-$mb: running $THREADS threads"
+	start_vm_primary "$(vm_mb_command "$mb")" "ftmb-$mb: running $THREADS threads"
 	start_host_c
-	rm -f "$WORK/go"
-	ip netns exec "$NS_T" "$BUILD/ftmb-traffic" $EAL_BASE --file-prefix="ftmb-$TAG-gen" -- \
-		--dev net_af_packet0,iface=gen --dst-mac "$VM_MAC" --flows "$FLOWS" --rate "$RATE" \
-		--duration "$DURATION" --size $SIZE --stop-after-idle 4000 --go-file "$WORK/go" \
-		--record "$WORK/gen.rec" --json --quiet >"$WORK/gen.json" 2>"$WORK/gen.log" &
-	PIDS+=($!)
-	PID_gen=$!
-	sleep 1
+	start_vm_traffic "$DURATION"
 	python3 "$HERE/kill_after.py" "$NS_A" "$WORK/kill" "$WORK/go" "$delay_ms" ||
 		fail "round $r: cannot kill host A"
 	after_failover b
@@ -115,7 +96,6 @@ run_round() {
 	wait_until c "(i.get('checkpoints') or {}).get('stored_epoch', 0) > 0" 60 ||
 		log "round $r: host C committed no checkpoint of B's VM within 60 s"
 	"$BUILD/ftmbctl" -s "$WORK/hostd-b.sock" --json status >"$WORK/status-b.json"
-	"$BUILD/ftmbctl" -s "$WORK/hostd-c.sock" --json status >"$WORK/status-c-before.json"
 	bridge -n "$NS_T" fdb show br br0 | grep -i "$VM_MAC" >"$WORK/fdb-b"
 	sleep 2
 	"$PYTHON" "$HERE/../hostproc/kill_host.py" "$NS_B" "$WORK/kill-b.raw" ||
