@@ -117,25 +117,37 @@ vhost_sock() { echo "$WORK/$2-$1.vhost"; }
 region() { echo "/dev/shm/ftmb-$TAG-$2-$1"; }
 EXT_SOCK=$WORK/ext.sock
 
+# hostd_conf_head TIMEOUT_MS NAME: the start of every test's hostd.conf:
+# hosts a and b (and c, IP_3, with REPROTECT set) as peers, a failure timeout of
+# FAILURE_TIMEOUT_MS or TIMEOUT_MS, and instance NAME with primary a and
+# backup b (re-protected by c with REPROTECT set); its other keys follow.
+hostd_conf_head() {
+	cat <<EOF
+[hostd]
+heartbeat_interval_ms = 5
+failure_timeout_ms = ${FAILURE_TIMEOUT_MS:-$1}
+
+[peers]
+a = $IP_A:$REPL_PORT
+b = $IP_B:$REPL_PORT
+${REPROTECT:+c = $IP_3:$REPL_PORT}
+
+[instance $2]
+primary = a
+backup = b
+${REPROTECT:+reprotect = c}
+on_backup_lost = halt
+EOF
+}
+
 # write_hostd_conf NAME MB THREADS: both hosts' configuration. Host b
 # starts the replicas of instance NAME when host a fails, or in advance
 # with REPLICA_START=standby.
 write_hostd_conf() {
 	local name=$1 mb=$2 threads=$3 standby=
 	[ "${REPLICA_START:-on-failover}" = standby ] && standby=,standby=on
-	cat >"$WORK/hostd.conf" <<EOF
-[hostd]
-heartbeat_interval_ms = 5
-failure_timeout_ms = ${FAILURE_TIMEOUT_MS:-30}
-
-[peers]
-a = $IP_A:$REPL_PORT
-b = $IP_B:$REPL_PORT
-
-[instance $name]
-primary = a
-backup = b
-on_backup_lost = halt
+	hostd_conf_head 30 "$name" >"$WORK/hostd.conf"
+	cat >>"$WORK/hostd.conf" <<EOF
 replica_start = ${REPLICA_START:-on-failover}
 replica_vhost = $PWD/$BUILD/ftmb-vhost $EAL_BASE -m 512 --lcores=0@(0-1) --file-prefix=ftmb-$TAG-b-vhost -- --instance name=$name,socket=$(vhost_sock "$name" b),region=$(region "$name" b),queues=$threads,port=[net_memif0,role=client,socket=$EXT_SOCK,socket-abstract=no],replay=%LOG%$standby${REPLICA_VHOST_KEYS:-} --stats $WORK/vhost-b.json
 replica_middlebox = $PWD/tests/hostproc/start-mb.sh $(vhost_sock "$name" b) $PWD/$BUILD/ftmb-$mb --threads $threads ${MB_ARGS:-} --region $(region "$name" b) --io 'dpdk:$EAL_BASE${MB_EAL:-} -m 256 --file-prefix=ftmb-$TAG-b-mb --vdev=net_virtio_user0,path=$(vhost_sock "$name" b),queues=$threads'

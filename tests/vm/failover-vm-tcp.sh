@@ -25,43 +25,15 @@
 THREADS=2
 MB=${MB:-20}
 KILL_AT_PCT=${KILL_AT_PCT:-25}
-CLIENT_MAC=02:f7:00:00:0c:02
-SERVER_MAC=02:f7:00:00:05:02
-GW_IP=10.77.0.1
-CLIENT_IP=10.77.0.2
-EXT_IP=203.0.113.1
-SERVER_IP=203.0.113.2
-PORT=8080
 
 setup_segment
-ip -n "$NS_C" link set eth0 address $CLIENT_MAC
-ip -n "$NS_C" addr add $CLIENT_IP/24 dev eth0
-ip -n "$NS_C" route add default via $GW_IP
-ip -n "$NS_S" link set eth0 address $SERVER_MAC
-ip -n "$NS_S" addr add $SERVER_IP/24 dev eth0
-
-mkdir "$WORK/www"
-head -c "${MB}M" /dev/urandom >"$WORK/www/blob"
-want=$(sha256sum <"$WORK/www/blob" | cut -d' ' -f1)
-
-# An HTTP server that logs the peer's address and port.
-start server "$NS_S" python3 -u -c '
-import functools, http.server, sys
-class Handler(http.server.SimpleHTTPRequestHandler):
-    def address_string(self):
-        return "%s:%d" % self.client_address
-http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])),
-    functools.partial(Handler, directory=sys.argv[3])).serve_forever()
-' $SERVER_IP $PORT "$WORK/www"
+start_nat_tcp_ends "$MB"
+want=$BLOB_SHA256
 
 guest_image
 start_vm_primary "$(ftmb_run ftmb-nat --threads $THREADS --io afpacket:eth0 --external-ip $EXT_IP \
 	--internal-net 10.77.0.0/24 --gateway-ip $GW_IP --next-hop-mac $SERVER_MAC --idle-ms 600000)" \
 	"ftmb-nat: running $THREADS threads"
-for ((i = 0; i < 100; i++)); do
-	ip netns exec "$NS_S" ss -Hltn "sport = :$PORT" | grep -q . && break
-	sleep 0.1
-done
 sleep 0.2 # past ftmb-vhost's settle time
 
 # The download, with curl's progress every 100 ms in $WORK/progress

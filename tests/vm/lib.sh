@@ -232,19 +232,8 @@ vm_stop() {
 # checkpoint restore (not here yet), so no replica_middlebox is set.
 write_vm_hostd_conf() {
 	local name=$1 threads=$2
-	cat >"$WORK/hostd.conf" <<CONF
-[hostd]
-heartbeat_interval_ms = 5
-failure_timeout_ms = ${FAILURE_TIMEOUT_MS:-1000}
-
-[peers]
-a = $IP_A:$REPL_PORT
-b = $IP_B:$REPL_PORT
-
-[instance $name]
-primary = a
-backup = b
-on_backup_lost = halt
+	hostd_conf_head 1000 "$name" >"$WORK/hostd.conf"
+	cat >>"$WORK/hostd.conf" <<CONF
 replica_vhost = $PWD/$BUILD/ftmb-vhost $EAL_BASE -m 512 --lcores=0@(0-1) --file-prefix=ftmb-$TAG-b-vhost -- --instance name=$name,socket=$(vhost_sock "$name" b),region=$(region "$name" b),queues=$threads,port=[net_af_packet0,iface=ext],mac=$VM_MAC,replay=%LOG% --stats $WORK/vhost-b.json
 CONF
 }
@@ -289,26 +278,8 @@ vm_vhost_keys() {
 # restored guest's driver is running already; it flushes nothing. With
 # REPROTECT=1, host C ($IP_3) re-protects the replica.
 write_vm_failover_conf() {
-	local third= reprotect=
-	if [ -n "${REPROTECT:-}" ]; then
-		third="c = $IP_3:$REPL_PORT"
-		reprotect="reprotect = c"
-	fi
-	cat >"$WORK/hostd.conf" <<CONF
-[hostd]
-heartbeat_interval_ms = 5
-failure_timeout_ms = ${FAILURE_TIMEOUT_MS:-1000}
-
-[peers]
-a = $IP_A:$REPL_PORT
-b = $IP_B:$REPL_PORT
-$third
-
-[instance vm1]
-primary = a
-backup = b
-$reprotect
-on_backup_lost = halt
+	hostd_conf_head 1000 vm1 >"$WORK/hostd.conf"
+	cat >>"$WORK/hostd.conf" <<CONF
 replica_vhost = $PWD/$BUILD/ftmb-vhost $EAL_BASE -m 512 --lcores=0@(0-1) --file-prefix=ftmb-$TAG-b-vhost -- --instance $(vm_vhost_keys),replay=%LOG%,settle=0,trace=$WORK/replica.trace${REPLICA_KEYS:-}%BACKUP_KEY% --stats $WORK/vhost-b.json
 kernel = $KERNEL
 initrd = $INITRD
@@ -345,6 +316,46 @@ start_vm_primary() {
 	start_hostd a
 	appears "$WORK/state-a/vm1.serial" "$2" 180 ||
 		fail "the guest did not print '$2' within 180 s (console: $WORK/state-a/vm1.serial)"
+}
+
+# A TCP connection through the NAT VM: the client (namespace C) behind it,
+# the server (namespace S) outside, on the segment; the NAT's inside is
+# GW_IP, its outside EXT_IP.
+CLIENT_MAC=02:f7:00:00:0c:02
+SERVER_MAC=02:f7:00:00:05:02
+GW_IP=10.77.0.1
+CLIENT_IP=10.77.0.2
+EXT_IP=203.0.113.1
+SERVER_IP=203.0.113.2
+PORT=8080
+
+# start_nat_tcp_ends MB: the client's and the server's addresses, a file of
+# MB MiB of random bytes in $WORK/www/blob (its SHA-256 in BLOB_SHA256),
+# and an HTTP server for it on SERVER_IP:PORT that logs each request's
+# peer address and port ($WORK/server.log).
+start_nat_tcp_ends() {
+	ip -n "$NS_C" link set eth0 address $CLIENT_MAC
+	ip -n "$NS_C" addr add $CLIENT_IP/24 dev eth0
+	ip -n "$NS_C" route add default via $GW_IP
+	ip -n "$NS_S" link set eth0 address $SERVER_MAC
+	ip -n "$NS_S" addr add $SERVER_IP/24 dev eth0
+	mkdir -p "$WORK/www"
+	head -c "${1}M" /dev/urandom >"$WORK/www/blob"
+	BLOB_SHA256=$(sha256sum <"$WORK/www/blob" | cut -d' ' -f1)
+	start server "$NS_S" python3 -u -c '
+import functools, http.server, sys
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def address_string(self):
+        return "%s:%d" % self.client_address
+http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])),
+    functools.partial(Handler, directory=sys.argv[3])).serve_forever()
+' $SERVER_IP $PORT "$WORK/www"
+	local i
+	for ((i = 0; i < 100; i++)); do
+		ip netns exec "$NS_S" ss -Hltn "sport = :$PORT" | grep -q . && return 0
+		sleep 0.1
+	done
+	fail "the HTTP server did not listen on $SERVER_IP:$PORT within 10 s"
 }
 
 # vm_mb_command MB: the guest's ftmb.run= for the monitor or the NAT with
