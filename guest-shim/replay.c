@@ -26,8 +26,8 @@ static bool refill(struct ftmb_thread *th)
  * that went live and was checkpointed carries its threads' free flags in
  * guest memory, and when that checkpoint is restored for a second replay
  * the new host reopens the rings (closed back to 0) and pushes the new log
- * after the old records. Reading closed, rarely written, is all a free
- * thread pays; the head only once the ring is closed. A thread that
+ * after the old records. A free thread pays a load or two of words its
+ * host rarely writes (closed, then the head of a closed ring). A thread that
  * diverged (or found its ring corrupt) stays free: its replica no longer
  * follows the log, and its host does not re-protect it (ftmb-vhost keeps
  * the region in replay mode, region.h).
