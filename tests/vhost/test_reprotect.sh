@@ -76,8 +76,10 @@ wait_for "$WORK/acks_c.log" "ack r1"
 sleep 0.5 # for the replica's loop to read that ACK
 stop vhost
 stop backup
+mv "$WORK/vhost.log" "$WORK/replica.log"
+mv "$WORK/backup.log" "$WORK/backup_c.log"
 mode=$(od -An -t u4 -j 20 -N 4 "$REGION" | tr -d ' ')
-grep -E "protected again|replica live|replay complete|replica is a primary" "$WORK/vhost.log" |
+grep -E "protected again|replica live|replay complete|replica is a primary" "$WORK/replica.log" |
 	sed 's/^.*instance/instance/'
 python3 - "$WORK/c/r1.frames" "$WORK/cut.bin" "$WORK/replica.json" \
 	"$mode" <<'PY' || fail "re-protection checks failed"
