@@ -69,14 +69,14 @@ static void log_access(struct ftmb_thread *th, struct ftmb_var *v)
 void ftmb_lock(struct ftmb_thread *th, struct ftmb_var *v)
 {
 	enum ftmb_mode mode = shim_mode(th->f);
-	bool replaying = mode == FTMB_MODE_REPLAY && !th->free;
 
 	if (mode == FTMB_MODE_REPLAY)
 		wait_for_turn(th, v);
 	pthread_mutex_lock(&v->mutex);
 	if (mode == FTMB_MODE_OFF)
 		return;
-	if (replaying && !th->free) {
+	/* free as wait_for_turn left it: it may have found a reopened ring */
+	if (mode == FTMB_MODE_REPLAY && !th->free) {
 		if (shim_replay_peek(th)->seq != v->seq + 1)
 			shim_replay_diverged(th, shim_replay_peek(th), "a lock out of turn");
 		else

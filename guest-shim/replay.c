@@ -12,6 +12,7 @@ static bool refill(struct ftmb_thread *th)
 	if (n < 0) {
 		fprintf(stderr, "ftmb: thread %u: replay ring corrupted (%s), running free\n",
 			th->idx, ftmb_strerror(n));
+		th->diverged = true; /* for good: see shim_replay_peek */
 		th->free = true;
 		return false;
 	}
@@ -20,10 +21,32 @@ static bool refill(struct ftmb_thread *th)
 	return n > 0;
 }
 
+/*
+ * A thread that ran free may have to follow its ring again: a VM replica
+ * that went live and was checkpointed carries its threads' free flags in
+ * guest memory, and when that checkpoint is restored for a second replay
+ * the new host reopens the rings (closed back to 0) and pushes the new log
+ * after the old records. A free thread pays a load or two of words its
+ * host rarely writes (closed, then the head of a closed ring). A thread that
+ * diverged (or found its ring corrupt) stays free: its replica no longer
+ * follows the log, and its host does not re-protect it (ftmb-vhost keeps
+ * the region in replay mode, region.h).
+ */
+static bool replay_reopened(struct ftmb_thread *th)
+{
+	if (th->diverged)
+		return false;
+	if (!__atomic_load_n(&th->replay->closed, __ATOMIC_ACQUIRE))
+		return true;
+	return __atomic_load_n(&th->replay->head, __ATOMIC_ACQUIRE) != th->replay_tail;
+}
+
 const struct ftmb_record *shim_replay_peek(struct ftmb_thread *th)
 {
 	unsigned spins = 0;
 
+	if (th->free && replay_reopened(th))
+		th->free = false;
 	while (!th->free && th->replay_pos == th->replay_len) {
 		/* Read closed before looking for records: the host publishes every
 		 * record before it closes, so an empty ring after closed is final. */

@@ -35,7 +35,9 @@ struct ftmb_thread {
 	uint64_t replay_tail;
 	struct ftmb_record replay_buf[REPLAY_BATCH];
 	uint32_t replay_len, replay_pos;
-	bool free;     /* replay log exhausted (or diverged): run free */
+	bool free;     /* replay log exhausted (or diverged): run free; an
+			* exhausted log is followed again if its host reopens
+			* the ring (a second replay, replay.c) */
 	bool diverged; /* the code did not match its log */
 	uint64_t replayed;
 

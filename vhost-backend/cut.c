@@ -35,19 +35,32 @@ void cut_at_pause(struct instance *inst)
 		__atomic_store_n(&inst->cuts.wait_max_ns, waited, __ATOMIC_RELAXED);
 }
 
-/* The cut frame goes into the room datapath_pal_reserve() keeps. */
-static void send_cut(struct instance *inst, const struct ftmb_cut *cut)
+/* CUT and BASE frames go into the room datapath_pal_reserve() keeps. */
+static void send_cut_frame(struct instance *inst, const struct ftmb_cut *cut,
+			   int (*put)(uint8_t *, size_t, const struct ftmb_repl_vector *))
 {
-	struct ftmb_repl_vector v = { .n = cut->n, .ckpt_seq = cut->epoch };
+	struct ftmb_repl_vector v = { .n = inst->n, .ckpt_seq = cut->epoch };
 	uint8_t *p = sendbuf_reserve(&inst->link.sb, DATAPATH_CUT_FRAME_MAX);
 	int len;
 
 	RTE_VERIFY(p != NULL);
 	memcpy(v.vc.in, cut->in, sizeof(v.vc.in));
 	memcpy(v.vc.pal, cut->pal, sizeof(v.vc.pal));
-	len = ftmb_repl_put_cut(p, DATAPATH_CUT_FRAME_MAX, &v);
+	len = put(p, DATAPATH_CUT_FRAME_MAX, &v);
 	RTE_VERIFY(len > 0);
 	sendbuf_commit(&inst->link.sb, (size_t)len);
+}
+
+void cut_send_base(struct instance *inst)
+{
+	const struct ftmb_cut *cut = &inst->cuts.last;
+
+	memcpy(inst->cuts.base.in, cut->in, sizeof(cut->in));
+	memcpy(inst->cuts.base.pal, cut->pal, sizeof(cut->pal));
+	send_cut_frame(inst, cut, ftmb_repl_put_base);
+	VLOG(INFO, "instance %s: protected again: its log to %s starts at the restored cut "
+		   "(BASE epoch %" PRIu64 ": input %" PRIu64 ", PAL %" PRIu64 " of queue/thread 0)",
+	     inst->cfg.name, inst->link.peer, cut->epoch, cut->in[0], cut->pal[0]);
 }
 
 /* Counts what the guest has: the inputs handed to it and, after draining
@@ -88,7 +101,7 @@ static void take_cut(struct instance *inst)
 	if (inst->cfg.cut == INST_CUT_PAUSE)
 		host_region_write_cut(&inst->region, &cut);
 	if (inst->protected)
-		send_cut(inst, &cut);
+		send_cut_frame(inst, &cut, ftmb_repl_put_cut);
 	VLOG(DEBUG, "instance %s: cut %" PRIu64 ": input %" PRIu64 ", PAL %" PRIu64
 		    " of queue/thread 0",
 	     inst->cfg.name, cut.epoch, cut.in[0], cut.pal[0]);

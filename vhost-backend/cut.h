@@ -51,4 +51,12 @@ int cut_committed(struct instance *inst, uint64_t epoch, char *why, size_t why_l
  * message in err. */
 int cut_resume_from_region(struct instance *inst, char *err, size_t errlen);
 
+/* A replica of a checkpointed VM that has a backup again (re-protection):
+ * queues BASE, the restored cut it resumed from (cut_resume_from_region),
+ * as the very first frame of its log, before any INPUT or PAL, so that the
+ * new backup's log starts after it (ftmb/repl.h). The frame stays in the
+ * send buffer, and is sent again after a reconnection, until the backup's
+ * ACK covers the cut. */
+void cut_send_base(struct instance *inst);
+
 #endif

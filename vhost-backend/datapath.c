@@ -225,7 +225,8 @@ static uint64_t release_covered(struct instance *inst, uint64_t now)
 
 /* Whether the durable vector covers a log frame we queued (our own
  * encoding: INPUT u16 queue, u64 seq at 8; PAL u16 thread, u16 count, the
- * first record's counter at 16). Other frames only need to have been sent. */
+ * first record's counter at 16; the one BASE, its cut). Other frames only
+ * need to have been sent. */
 static bool frame_durable(void *ctx, const uint8_t *frame)
 {
 	const struct instance *inst = ctx;
@@ -237,6 +238,8 @@ static bool frame_durable(void *ctx, const uint8_t *frame)
 	case FTMB_REPL_PAL:
 		return ftmb_get_le64(p + 16) + ftmb_get_le16(p + 2) - 1 <=
 		       inst->durable.pal[ftmb_get_le16(p)];
+	case FTMB_REPL_BASE: /* sent again after a reconnection until applied */
+		return ftmb_vc_covers(&inst->durable, &inst->cuts.base, inst->n);
 	default:
 		return true;
 	}

@@ -203,6 +203,35 @@ int host_region_push_replay(struct host_region *hr, uint32_t t, const struct ftm
 				 hr->geo.ring_slots, &hr->replay_head[t], recs, n);
 }
 
+int host_region_resume_replay(struct host_region *hr, uint32_t t, uint64_t *head,
+			      uint64_t *tail)
+{
+	struct ftmb_ring *ring;
+
+	if (t >= hr->geo.n_threads)
+		return FTMB_E_RANGE;
+	ring = ftmb_region_replay_ring(hr->base, &hr->geo, t);
+	*head = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
+	*tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
+	if (*head != *tail)
+		return FTMB_E_INDEX;
+	if (*head >> 62)
+		return FTMB_E_RANGE;
+	hr->replay_head[t] = *head;
+	__atomic_store_n(&ring->closed, 0, __ATOMIC_RELEASE);
+	return FTMB_OK;
+}
+
+bool host_region_replay_drained(const struct host_region *hr, uint32_t t)
+{
+	const struct ftmb_ring *ring;
+
+	if (t >= hr->geo.n_threads)
+		return false;
+	ring = ftmb_region_replay_ring(hr->base, &hr->geo, t);
+	return __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE) == hr->replay_head[t];
+}
+
 void host_region_close_replay(struct host_region *hr, uint32_t t)
 {
 	struct ftmb_ring *ring = ftmb_region_replay_ring(hr->base, &hr->geo, t);

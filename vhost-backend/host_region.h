@@ -92,6 +92,26 @@ void host_region_resume_pal(struct host_region *hr, uint32_t t, uint64_t counter
 int host_region_push_replay(struct host_region *hr, uint32_t t, const struct ftmb_record *recs,
 			    uint32_t n);
 
+/*
+ * A replica attached to a restored region (a VM checkpoint) takes thread
+ * t's replay ring over where the previous replay, if any, left it: a
+ * checkpoint of a replica that went live holds rings whose records were
+ * all consumed (head == tail == what that replay pushed) and closed. The
+ * host's producer cursor resumes at that head, and the ring is reopened
+ * (closed = 0), which tells a guest thread that ran free to follow it
+ * again (libftmb, replay.c). Call it before the guest runs. Returns FTMB_OK;
+ * FTMB_E_INDEX when head != tail (the checkpoint was taken while the guest
+ * still had records to replay: it cannot be replayed again), FTMB_E_RANGE
+ * for an impossible head (2^62 or more) or thread; head and tail say what
+ * was found.
+ */
+int host_region_resume_replay(struct host_region *hr, uint32_t t, uint64_t *head,
+			      uint64_t *tail);
+
+/* Whether thread t's guest consumed every record pushed to its replay ring
+ * (the guest-written tail: only a hint, wrong only to the guest's harm). */
+bool host_region_replay_drained(const struct host_region *hr, uint32_t t);
+
 /* Marks thread t's replay log complete: once drained, the thread runs free. */
 void host_region_close_replay(struct host_region *hr, uint32_t t);
 

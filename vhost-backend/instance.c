@@ -310,6 +310,28 @@ static enum ftmb_mode region_mode(const struct instance *inst)
 	return FTMB_MODE_RECORD;
 }
 
+/* A restored region's replay rings are taken over where the replay that
+ * produced the checkpoint (if any) left them (host_region.h). */
+static int resume_replay_rings(struct instance *inst, char *err, size_t errlen)
+{
+	for (uint16_t t = 0; t < inst->n; t++) {
+		uint64_t head, tail;
+		int rc = host_region_resume_replay(&inst->region, t, &head, &tail);
+
+		if (rc == FTMB_E_INDEX)
+			return fail(err, errlen, "region=%s: thread %u's restored replay ring holds "
+				    "records its guest never read (head %" PRIu64 ", tail %" PRIu64 "): "
+				    "the checkpoint was taken while the guest was still replaying (or "
+				    "after it diverged), and cannot be replayed again",
+				    inst->cfg.region, t, head, tail);
+		if (rc)
+			return fail(err, errlen, "region=%s: thread %u's restored replay ring is "
+				    "corrupt (head %" PRIu64 ", tail %" PRIu64 "): %s",
+				    inst->cfg.region, t, head, tail, ftmb_strerror(rc));
+	}
+	return 0;
+}
+
 static int setup_region(struct instance *inst, char *err, size_t errlen)
 {
 	struct ftmb_region_geometry geo;
@@ -327,7 +349,9 @@ static int setup_region(struct instance *inst, char *err, size_t errlen)
 				    "(%zu bytes for queues=%u slots=%u vars=%u): %s", inst->cfg.region,
 				    (size_t)geo.region_size, inst->n, inst->cfg.slots, inst->cfg.vars,
 				    rc < 0 ? strerror(-rc) : ftmb_strerror(rc));
-		return cut_resume_from_region(inst, err, errlen);
+		if (cut_resume_from_region(inst, err, errlen))
+			return -1;
+		return resume_replay_rings(inst, err, errlen);
 	}
 	inst->generation = (uint64_t)time(NULL);
 	/* With the layout checked, what can still fail is the file: -errno. */
@@ -430,6 +454,9 @@ int instance_create(struct instance *inst, const struct inst_config *cfg, uint32
 	}
 	if (inst->protected && setup_link(inst, err, errlen))
 		return -1;
+	/* a VM replica that is protected again: its log starts at its cut */
+	if (inst->replay && inst->protected && cfg->cut == INST_CUT_PAUSE)
+		cut_send_base(inst);
 	if (inst->replay) {
 		datapath_replay_begin(inst);
 		/* a restored region still says what the primary's said */

@@ -55,6 +55,8 @@ struct inst_cuts {
 	uint64_t failed;      /* pauses left without a cut: the loop did not answer */
 	uint64_t wait_max_ns; /* the longest a pause waited for its cut */
 	struct ftmb_cut last; /* the last cut taken */
+	struct ftmb_vclock base; /* a re-protected replica: the cut its log
+				  * starts at, sent as BASE (cut_send_base) */
 };
 
 /* When a replica reached each step, on CLOCK_MONOTONIC (ns), so that tests
@@ -78,6 +80,8 @@ struct replay_feed {
 	bool closed[FTMB_MAX_THREADS];
 	bool live;
 	bool complete;
+	bool judged; /* live and complete: the region went to mode record, or
+		      * stayed in replay because the replica diverged */
 	uint64_t start_ns, progress_ns;
 	struct replay_timeline at;
 };

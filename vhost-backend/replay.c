@@ -5,7 +5,14 @@
  * with the same sequence numbers, and each thread's replay ring carries its
  * logged records so that libftmb repeats every shared access in the logged
  * order. External input waits until the whole log is fed; then the replica
- * is live.
+ * is live; once the guest has also reproduced every logged record (complete),
+ * the region goes to mode record: the replica is a primary.
+ *
+ * A replica of a VM attaches to the region its checkpoint restored. If
+ * that checkpoint was taken of a replica (re-protection), its replay rings
+ * are where that replay left them and its guest threads ran free: the
+ * rings are taken over and reopened (host_region_resume_replay), and
+ * libftmb follows them again.
  *
  * replay_order=off (debug only, the negative control) formats the region in
  * FTMB_MODE_REPLAY_UNORDERED: libftmb then ignores the replay rings, so no
@@ -123,6 +130,46 @@ static uint64_t feed_inputs(struct instance *inst, int vid, uint16_t q)
 	return sent;
 }
 
+/* Whether every guest thread consumed every record pushed to it. */
+static bool rings_drained(const struct instance *inst)
+{
+	for (uint16_t t = 0; t < inst->n; t++)
+		if (!host_region_replay_drained(&inst->region, t))
+			return false;
+	return true;
+}
+
+/*
+ * Once live and complete, the replica is a primary: its region goes to
+ * mode record, so libftmb stops looking at the replay rings, and hostd,
+ * which reads the mode word (region.h), may checkpoint the VM for a new
+ * backup: from now on a checkpoint holds no replay state. Not at live
+ * alone: guest threads may still be following their rings. A replica that
+ * diverged stays in replay mode: a checkpoint of it could not be replayed
+ * (its rings hold records its threads never read), so it must not be
+ * re-protected.
+ */
+static void become_primary(struct instance *inst)
+{
+	struct replay_feed *rf = inst->replay;
+	bool drained;
+
+	if (!rf->live || !rf->complete || rf->judged)
+		return;
+	rf->judged = true;
+	drained = rings_drained(inst);
+	if (inst->st.divergences || !drained) {
+		VLOG(ERR, "instance %s: the replica diverged from its log (%" PRIu64 " records "
+			  "differed%s): its region stays in mode replay and it cannot be re-protected",
+		     inst->cfg.name, inst->st.divergences,
+		     drained ? "" : ", logged records left unread");
+		return;
+	}
+	host_region_set_mode(&inst->region, FTMB_MODE_RECORD);
+	VLOG(NOTICE, "instance %s: replica is a primary now: region in mode record",
+	     inst->cfg.name);
+}
+
 /* Complete once every logged input was fed and the guest has published
  * every logged record again: the replica has redone the primary's work. */
 static void note_complete(struct instance *inst)
@@ -146,6 +193,7 @@ static void note_complete(struct instance *inst)
 	VLOG(NOTICE, "instance %s: replay complete: %" PRIu64 " inputs and %" PRIu64 " records "
 		     "reproduced %.1f ms after the first input was fed (%.0f inputs/s)",
 	     inst->cfg.name, inputs, records, ms, ms > 0 ? (double)inputs / ms * 1e3 : 0.0);
+	become_primary(inst);
 }
 
 static void go_live(struct instance *inst, uint64_t now)
@@ -166,6 +214,7 @@ static void go_live(struct instance *inst, uint64_t now)
 	     (double)(now - __atomic_load_n(&inst->connected_ns, __ATOMIC_ACQUIRE)) / 1e6, inputs,
 	     suppressed);
 	note_complete(inst);
+	become_primary(inst);
 }
 
 static void log_progress(struct instance *inst, uint64_t now)

@@ -321,6 +321,66 @@ static void test_resume_after_cut(void **state)
 	assert_int_equal(out[0].counter, 3);
 }
 
+/* A replica's first replay: n records pushed to thread 1, the guest reads
+ * `read` of them (with its private cursor *tail), the host closes the ring. */
+static struct ftmb_ring *first_replay(struct fixture *fx, uint32_t n, uint32_t read,
+				      uint64_t *tail)
+{
+	struct ftmb_ring *r = ftmb_region_replay_ring(fx->hr.base, &fx->hr.geo, 1);
+	struct ftmb_record recs[SLOTS], got[SLOTS];
+
+	for (uint32_t i = 0; i < n; i++)
+		recs[i] = pal(i + 1, 2, i + 1);
+	assert_int_equal(host_region_push_replay(&fx->hr, 1, recs, n), (int)n);
+	assert_int_equal(ftmb_ring_consume(r, SLOTS, tail, got, read), (int)read);
+	assert_int_equal(host_region_replay_drained(&fx->hr, 1), read == n);
+	host_region_close_replay(&fx->hr, 1);
+	return r;
+}
+
+/* A checkpoint of that replica restored for a second replay: a new host
+ * attaches to the region and takes the rings over. */
+static void test_resume_replay_after_a_replay(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t tail = 0, head, seen;
+	struct ftmb_ring *r = first_replay(fx, 5, 5, &tail);
+	struct ftmb_record recs[SLOTS], got[SLOTS];
+	struct host_region again;
+
+	host_region_attach(&again, fx->hr.base, &fx->hr.geo);
+	assert_int_equal(host_region_resume_replay(&again, 0, &head, &seen), FTMB_OK);
+	assert_int_equal(head, 0); /* never replayed: stays as it was */
+	assert_int_equal(host_region_resume_replay(&again, 1, &head, &seen), FTMB_OK);
+	assert_int_equal(head, 5);
+	assert_int_equal(r->closed, 0); /* reopened before the guest runs */
+	/* the new log goes after the old records, and the ring still wraps */
+	for (uint32_t i = 0; i < SLOTS; i++)
+		recs[i] = pal(100 + i, 3, 50 + i);
+	assert_int_equal(host_region_push_replay(&again, 1, recs, SLOTS), SLOTS);
+	assert_int_equal(r->head, 5 + SLOTS);
+	assert_int_equal(ftmb_ring_consume(r, SLOTS, &tail, got, SLOTS), SLOTS);
+	assert_memory_equal(got, recs, sizeof(recs));
+	assert_true(host_region_replay_drained(&again, 1));
+	assert_int_equal(host_region_resume_replay(&again, 2, &head, &seen), FTMB_E_RANGE);
+}
+
+static void test_resume_replay_refuses_unread_records(void **state)
+{
+	struct fixture *fx = *state;
+	uint64_t tail = 0, head, seen;
+	struct ftmb_ring *r = first_replay(fx, 5, 3, &tail);
+	struct host_region again;
+
+	host_region_attach(&again, fx->hr.base, &fx->hr.geo);
+	assert_int_equal(host_region_resume_replay(&again, 1, &head, &seen), FTMB_E_INDEX);
+	assert_int_equal(head, 5);
+	assert_int_equal(seen, 3);
+	assert_int_equal(r->closed, 1); /* left as it was */
+	r->head = r->tail = 1ull << 62; /* equal, but no replay gets there */
+	assert_int_equal(host_region_resume_replay(&again, 1, &head, &seen), FTMB_E_RANGE);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -347,6 +407,8 @@ int main(void)
 		T(test_host_ignores_scribbled_header),
 		T(test_replay_ring_and_horizons),
 		T(test_resume_after_cut),
+		T(test_resume_replay_after_a_replay),
+		T(test_resume_replay_refuses_unread_records),
 	};
 
 	return cmocka_run_group_tests_name("region", tests, NULL, NULL);

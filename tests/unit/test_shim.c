@@ -40,6 +40,7 @@ struct run {
 	/* what the host read from each PAL ring */
 	struct ftmb_record log[THREADS][MAX_EVENTS];
 	uint32_t log_len[THREADS];
+	struct ftmb_thread *th[THREADS]; /* registered once, kept across runs */
 	struct ftmb_thread_stats stats[THREADS];
 	int iters;
 	int start_delay_us[THREADS];
@@ -60,8 +61,9 @@ static void *worker_main(void *arg)
 	struct ftmb_var *v = ftmb_var(r->f, 0);
 
 	usleep((useconds_t)r->start_delay_us[w->idx]);
-	if (ftmb_thread_register(r->f, w->idx, &th) != 0)
+	if (!r->th[w->idx] && ftmb_thread_register(r->f, w->idx, &r->th[w->idx]) != 0)
 		return (void *)1;
+	th = r->th[w->idx];
 	for (int i = 0; i < r->iters; i++) {
 		ftmb_lock(th, v);
 		r->seen[w->idx][i] = r->shared++;
@@ -177,13 +179,10 @@ static void *feeder_main(void *arg)
 	return NULL;
 }
 
-static struct run *replay_of(const struct run *rec, enum ftmb_mode mode)
+/* Each variable's last logged access: where free threads may go on. */
+static void set_horizons(struct run *r, const struct run *rec)
 {
-	struct run *r = new_run(mode, ITERS + EXTRA);
 	uint64_t horizon[8] = { 0 };
-	struct feeder fd = { .replica = r, .recorded = rec };
-	pthread_t feeder;
-	void *ret;
 
 	for (uint32_t t = 0; t < THREADS; t++)
 		for (uint32_t i = 0; i < rec->log_len[t]; i++)
@@ -191,17 +190,33 @@ static struct run *replay_of(const struct run *rec, enum ftmb_mode mode)
 			    rec->log[t][i].seq > horizon[rec->log[t][i].var])
 				horizon[rec->log[t][i].var] = rec->log[t][i].seq;
 	host_region_set_horizons(&r->hr, horizon, 8);
-	/* the reverse of the order they started in when recording */
-	for (uint32_t t = 0; t < THREADS; t++)
-		r->start_delay_us[t] = (int)(THREADS - t) * 20000;
-	if (mode == FTMB_MODE_REPLAY_UNORDERED) { /* the log is ignored: nothing to feed */
-		run_workers(r);
-		return r;
-	}
+}
+
+/* Runs r's workers while a feeder pushes rec's log into its replay rings. */
+static void run_fed(struct run *r, const struct run *rec)
+{
+	struct feeder fd = { .replica = r, .recorded = rec };
+	pthread_t feeder;
+	void *ret;
+
 	assert_int_equal(pthread_create(&feeder, NULL, feeder_main, &fd), 0);
 	run_workers(r);
 	assert_int_equal(pthread_join(feeder, &ret), 0);
 	assert_null(ret);
+}
+
+static struct run *replay_of(const struct run *rec, enum ftmb_mode mode)
+{
+	struct run *r = new_run(mode, ITERS + EXTRA);
+
+	set_horizons(r, rec);
+	/* the reverse of the order they started in when recording */
+	for (uint32_t t = 0; t < THREADS; t++)
+		r->start_delay_us[t] = (int)(THREADS - t) * 20000;
+	if (mode == FTMB_MODE_REPLAY_UNORDERED) /* the log is ignored: nothing to feed */
+		run_workers(r);
+	else
+		run_fed(r, rec);
 	return r;
 }
 
@@ -284,6 +299,94 @@ static void test_unordered_replay_diverges(void **state)
 		differing += memcmp(rep->seen[t], rec->seen[t], sizeof(rec->seen[t][0]) * ITERS) != 0;
 	assert_true(differing > 0);
 	free_run(rep);
+	free_run(rec);
+}
+
+/*
+ * A log that a replica, once live, could have written after a cut where
+ * each thread had logged `counter` events and the shared variable had seen
+ * `seq` accesses: ITERS2 rounds in which the threads take the lock in the
+ * reverse of their index, each followed by a clock read and a random draw
+ * whose values only the log knows.
+ */
+#define ITERS2 (ITERS / 3)
+
+static struct run *log_after_cut(uint64_t counter, uint64_t seq)
+{
+	struct run *l = calloc(1, sizeof(*l));
+
+	assert_non_null(l);
+	for (uint32_t i = 0; i < ITERS2; i++)
+		for (uint32_t t = THREADS; t-- > 0;) {
+			struct ftmb_record *rec = &l->log[t][l->log_len[t]];
+			uint64_t k = counter + l->log_len[t];
+
+			rec[0] = (struct ftmb_record){ .type = FTMB_REC_PAL, .counter = k + 1,
+						       .seq = ++seq };
+			rec[1] = (struct ftmb_record){ .type = FTMB_REC_TIME, .counter = k + 2,
+						       .value = 1000000u * t + i };
+			rec[2] = (struct ftmb_record){ .type = FTMB_REC_RANDOM, .counter = k + 3,
+						       .value = 0xf7b0000000ull + 1000u * t + i };
+			l->log_len[t] += 3;
+		}
+	return l;
+}
+
+/*
+ * Failover twice. Replica B replays A's log, its threads run free past it,
+ * it becomes a primary (its host sets mode record) and is checkpointed
+ * there. Replica C restores that checkpoint, which still says every thread
+ * is free, and replays B's log: its host takes the replay rings over where
+ * B left them and reopens them, and every thread must follow its ring
+ * again, in the logged order (the log's order is the reverse of the one the
+ * threads start in) and with the logged values.
+ */
+static void test_second_replay_after_running_free(void **state)
+{
+	struct run *rec = record();
+	struct run *r = replay_of(rec, FTMB_MODE_REPLAY);
+	const uint64_t counter = 3 * (ITERS + EXTRA), seq = THREADS * (ITERS + EXTRA);
+	struct run *l = log_after_cut(counter, seq);
+	struct ftmb_region_geometry geo = r->hr.geo;
+
+	(void)state;
+	for (uint32_t t = 0; t < THREADS; t++)
+		assert_true(r->stats[t].free);
+	host_region_set_mode(&r->hr, FTMB_MODE_RECORD);
+	/* C's ftmb-vhost attaches to the restored region, before the guest runs */
+	host_region_attach(&r->hr, r->hr.base, &geo);
+	for (uint32_t t = 0; t < THREADS; t++) {
+		uint64_t head, tail;
+
+		assert_int_equal(host_region_resume_replay(&r->hr, t, &head, &tail), FTMB_OK);
+		assert_int_equal(head, 3 * ITERS);
+		host_region_resume_pal(&r->hr, t, counter);
+		r->log_len[t] = 0;
+		r->start_delay_us[t] = (int)t * 300;
+	}
+	set_horizons(r, l);
+	host_region_set_mode(&r->hr, FTMB_MODE_REPLAY);
+	r->iters = ITERS2 + EXTRA;
+	r->done = 0;
+	run_fed(r, l);
+	for (uint32_t t = 0; t < THREADS; t++) {
+		const struct ftmb_thread_stats *st = &r->stats[t];
+
+		for (uint32_t i = 0; i < ITERS2; i++) {
+			assert_int_equal(r->seen[t][i], l->log[t][3 * i].seq - 1);
+			assert_int_equal(r->times[t][i], l->log[t][3 * i + 1].value);
+			assert_int_equal(r->randoms[t][i], l->log[t][3 * i + 2].value);
+		}
+		for (uint32_t i = ITERS2; i < ITERS2 + EXTRA; i++)
+			assert_true(r->seen[t][i] >= seq + THREADS * ITERS2);
+		assert_int_equal(r->log_len[t], 3 * (ITERS2 + EXTRA));
+		assert_memory_equal(r->log[t], l->log[t], sizeof(l->log[t][0]) * 3 * ITERS2);
+		assert_int_equal(st->replayed, 3 * (ITERS + ITERS2));
+		assert_int_equal(st->events, counter + 3 * (ITERS2 + EXTRA));
+		assert_true(st->free);
+	}
+	free(l);
+	free_run(r);
 	free_run(rec);
 }
 
@@ -546,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_record_logs_every_access_once),
 		cmocka_unit_test(test_replay_reproduces_every_value),
 		cmocka_unit_test(test_unordered_replay_diverges),
+		cmocka_unit_test(test_second_replay_after_running_free),
 		cmocka_unit_test(test_tags_carry_inputs_and_accesses),
 		cmocka_unit_test(test_vectors_flow_through_variables),
 		cmocka_unit_test(test_register_says_ready),

@@ -17,6 +17,9 @@
  * reading what is in flight; what it holds per instance survives, and
  * frames sent again after the reconnection that it already holds are
  * skipped (like the real backup, which keeps its log across connections).
+ * CUT frames (cut=pause) are recorded; a BASE frame (a re-protected
+ * replica) is accepted only as the start of a log, or as an identical
+ * resend, and the log goes on from its cut.
  *
  *   fake-backup --listen 127.0.0.1:PORT [--ack-delay-ms D] [--ack-log FILE]
  *               [--record-dir DIR]
@@ -53,6 +56,8 @@ struct snapshot {
 struct inst_log {
 	char name[FTMB_INSTANCE_MAX + 1];
 	struct ftmb_vclock got; /* received so far */
+	bool based;             /* its log started at a BASE frame */
+	struct ftmb_vclock base;
 	FILE *record;
 };
 
@@ -121,6 +126,12 @@ static int send_all(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+static void record(struct conn *c, const struct ftmb_repl_frame *f)
+{
+	if (c->log->record)
+		fwrite(f->payload - FTMB_REPL_HDR_LEN, 1, FTMB_REPL_HDR_LEN + f->len, c->log->record);
+}
+
 static const char *on_hello(struct conn *c, const struct ftmb_repl_frame *f)
 {
 	struct ftmb_repl_hello me;
@@ -148,11 +159,28 @@ static const char *on_hello(struct conn *c, const struct ftmb_repl_frame *f)
 			c->log->record = fopen(path, "wb");
 			if (!c->log->record)
 				return "cannot open the record file";
-			fwrite(f->payload - FTMB_REPL_HDR_LEN, 1, FTMB_REPL_HDR_LEN + f->len,
-			       c->log->record);
+			record(c, f);
 		}
 	}
 	fprintf(stderr, "fake-backup: %s: HELLO, %u threads\n", c->peer.instance, c->peer.n_threads);
+	return NULL;
+}
+
+static const char *on_base(struct conn *c, const struct ftmb_repl_frame *f)
+{
+	static const struct ftmb_vclock none;
+	struct ftmb_repl_vector base;
+
+	if (ftmb_repl_get_base(f, &base) || base.n != c->peer.n_threads)
+		return "bad BASE frame";
+	if (c->log->based)
+		return memcmp(&base.vc, &c->log->base, sizeof(base.vc)) ? "a second, different BASE"
+									 : NULL;
+	if (memcmp(&c->log->got, &none, sizeof(none)))
+		return "BASE after log frames";
+	c->log->based = true;
+	c->log->base = c->log->got = base.vc;
+	record(c, f);
 	return NULL;
 }
 
@@ -161,6 +189,7 @@ static const char *on_frame(struct conn *c, const struct ftmb_repl_frame *f)
 	struct ftmb_repl_input in;
 	struct ftmb_repl_pal pal;
 	struct ftmb_repl_released rel;
+	struct ftmb_repl_vector cut;
 	struct ftmb_record rec;
 
 	struct ftmb_vclock *got;
@@ -197,11 +226,16 @@ static const char *on_frame(struct conn *c, const struct ftmb_repl_frame *f)
 		break;
 	case FTMB_REPL_HEARTBEAT: /* LEAVING: a planned stop */
 		break;
+	case FTMB_REPL_CUT:
+		if (ftmb_repl_get_cut(f, &cut) || cut.n != c->peer.n_threads)
+			return "bad CUT frame";
+		break;
+	case FTMB_REPL_BASE:
+		return on_base(c, f);
 	default:
 		return "unexpected frame type";
 	}
-	if (c->log->record)
-		fwrite(f->payload - FTMB_REPL_HDR_LEN, 1, FTMB_REPL_HDR_LEN + f->len, c->log->record);
+	record(c, f);
 	return NULL;
 }
 

@@ -37,5 +37,6 @@ $(BUILD)/tests/vhost/fake-backup: $(BUILD)/tests/vhost/fake_backup.o $(BUILD)/li
 CHECK_DEPS += $(VHOST_TOOLS) $(BUILD)/ftmb-vhost $(BUILD)/ftmb-monitor $(BUILD)/ftmb-hostd
 CHECKS += tests/vhost/test_off.sh tests/vhost/test_ftmb.sh tests/vhost/test_hostile.sh \
 	tests/vhost/test_backup_loss.sh tests/vhost/test_backup_reconnect.sh tests/vhost/test_replay.sh \
+	tests/vhost/test_reprotect.sh \
 	tests/vhost/test_monitor.sh tests/vhost/test_hostd.sh \
 	tests/vhost/test_monitor_failover.sh tests/vhost/bench.sh

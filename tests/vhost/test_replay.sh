@@ -8,8 +8,10 @@
 # guest's PALs must match them: no divergence) and close the replay rings;
 # write the per-variable horizons; suppress every output up to the logged
 # RELEASED watermark; then go live, numbering new inputs after the logged
-# ones. A negative control perturbs one replayed PAL: a divergence must be
-# reported. (settle=300: the fresh guest process's virtio PMD flushes its RX
+# ones, and once the guest has reproduced every logged record switch the
+# region to mode record (a primary now, which hostd may re-protect). A
+# negative control perturbs one replayed PAL: a divergence must be reported
+# and the region must stay in mode replay. (settle=300: the fresh guest process's virtio PMD flushes its RX
 # rings while it starts; on a loaded machine that can take a while.)
 . "$(dirname "$0")/lib.sh" || exit 1
 N=1000
@@ -58,7 +60,8 @@ replica() {
 }
 
 replica replica
-grep -E "WARNING: instance r1: NO BACKUP|replica live|DIVERGENCE" "$WORK/replica.log"
+grep -E "WARNING: instance r1: NO BACKUP|replica live|replica is a primary|DIVERGENCE" \
+	"$WORK/replica.log"
 grep "test-guest:" "$WORK/replica.guest.log" | tail -1
 python3 "$(dirname "$0")/check_replay.py" "$WORK" || fail "replay checks failed"
 
@@ -67,4 +70,7 @@ replica perturbed --perturb-replay
 grep -q "DIVERGENCE on thread" "$WORK/perturbed.log" ||
 	fail "negative control: a replayed PAL that differs was not reported"
 grep -m1 "DIVERGENCE" "$WORK/perturbed.log"
+mode=$(od -An -t u4 -j 20 -N 4 "$WORK/perturbed.region" | tr -d ' ')
+[ "$mode" = 2 ] || fail "negative control: the replica that diverged left its region in mode $mode"
+echo "negative control: the replica that diverged keeps its region in mode replay ($mode)"
 echo "PASS: the replica replays logged inputs with their numbers, suppresses released outputs, goes live"

@@ -59,6 +59,19 @@
  * replica's ftmb-vhost) validate it and compare it with the CUT frame of the
  * same epoch that ftmb-vhost sent on its replication stream: while the guest
  * runs it can write anything here.
+ *
+ * The mode word. The host sets it; libftmb reads it on every call. A
+ * replica's host sets REPLAY (a VM replica: over the RECORD its restored
+ * region says), then RECORD once the replica is live and its guest has
+ * reproduced every logged record: the replica is a primary, and a
+ * checkpoint of it holds no replay state, so hostd re-protects a VM only
+ * once it reads RECORD here (offsetof(struct ftmb_region_header, mode),
+ * byte 20, read atomically). A replica that diverged from its log stays
+ * in REPLAY. A region restored from a checkpoint of a replica may be
+ * replayed again: its replay rings keep the indices the first replay left
+ * (head == tail, closed); the new host resumes after them and reopens the
+ * rings (closed = 0) before the guest runs, and a thread that ran free
+ * follows its ring again once it is reopened.
  */
 #ifndef FTMB_REGION_H
 #define FTMB_REGION_H
@@ -91,7 +104,8 @@ struct ftmb_region_header {
 	uint16_t header_size;
 	uint64_t region_size;
 	uint32_t n_threads;
-	uint32_t mode;       /* enum ftmb_mode */
+	uint32_t mode;       /* enum ftmb_mode; a replica's host sets RECORD
+			      * once it is live (above) */
 	uint64_t generation; /* bumped by the host on every (re)initialisation */
 	uint32_t ring_slots; /* power of two */
 	uint32_t n_vars;
