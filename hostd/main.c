@@ -43,7 +43,8 @@ static const GOptionEntry entries[] = {
 	  "Validate the configuration and exit", NULL },
 	{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages too", NULL },
 	{ "ack-log", 0, 0, G_OPTION_ARG_FILENAME, &opt_ack_log,
-	  "For tests: a line per ACK sent (ack INSTANCE MONO_NS IN... PAL...)", "PATH" },
+	  "For tests: a line per ACK sent (ack INSTANCE MONO_NS IN... PAL...), written a line "
+	  "at a time so that it survives SIGKILL", "PATH" },
 	{ NULL },
 };
 
@@ -216,6 +217,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ftmb-hostd: --ack-log %s: %s\n", opt_ack_log, g_strerror(errno));
 		return 2;
 	}
+	if (h.ack_log) /* a test kills the backup too (a second failover) */
+		setvbuf(h.ack_log, NULL, _IOLBF, 0);
 	h.loop = g_main_loop_new(NULL, FALSE);
 	h.generation = (uint64_t)g_get_real_time();
 	h.started_us = g_get_monotonic_time();

@@ -5,7 +5,7 @@
 #      +----------------------------------------------------------------+
 #      |  gen (ftmb-traffic, af_packet)                                 |
 #      |   |                                                            |
-#      |  seg-g   seg-c      seg-s        seg-a               seg-b     |
+#      |  seg-g   seg-cl     seg-s        seg-a               seg-b     |
 #      |   +--------+---------+--- br0 ----+-------------------+        |
 #      +-----------|---------|------------|-------------------|--------+
 #           client C (curl)  server S     | ext               | ext
@@ -101,7 +101,7 @@ setup_segment() {
 	seg_port "$NS_A" ext seg-a
 	seg_port "$NS_B" ext seg-b
 	seg_port "$NS_T" gen seg-g
-	seg_port "$NS_C" eth0 seg-c
+	seg_port "$NS_C" eth0 seg-cl
 	seg_port "$NS_S" eth0 seg-s
 }
 

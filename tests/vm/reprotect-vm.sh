@@ -27,7 +27,10 @@
 #   reprotect-vm rounds=N violations=V accel=A reprotect_p50_ms=R recovery2_p50_ms=S
 # where reprotect is the replica live on host B to its first full
 # checkpoint sent to host C, and recovery2 host B's failure to the first
-# output of host C's replica at the sink.
+# output of host C's replica at the sink. The traffic goes on across the
+# re-protection, but that first checkpoint stops the VM while it copies all
+# of its RAM (about a second under TCG): inputs wait meanwhile, and those
+# the external port cannot hold are lost, as around a failure.
 . "$(dirname "$0")/lib.sh" || exit 1
 HERE=$(dirname "$0")
 
@@ -78,7 +81,7 @@ view() {
 }
 
 run_round() {
-	local r=$1 mb delay_ms verify_rc rc=0 b_live c_live go_wall b_kill_ms
+	local r=$1 mb delay_ms verify_rc rc=0 b_live c_live go_wall b_kill_ms full
 	((r % 2)) && mb=nat || mb=monitor
 	delay_ms=$((KILL_MIN_MS + RANDOM % (KILL_MAX_MS - KILL_MIN_MS + 1)))
 
@@ -98,6 +101,10 @@ run_round() {
 	"$BUILD/ftmbctl" -s "$WORK/hostd-b.sock" --json status >"$WORK/status-b.json"
 	bridge -n "$NS_T" fdb show br br0 | grep -i "$VM_MAC" >"$WORK/fdb-b"
 	sleep 2
+	# host B's replica ftmb-vhost writes its statistics (SIGUSR1): it dies
+	# with host B
+	kill -USR1 "$(json "$WORK/status-b.json" "j['instances'][0]['failover']['replicas'][0]['pid']")"
+	appears "$WORK/vhost-b.json" . 10 || log "round $r: host B's replica wrote no statistics"
 	"$PYTHON" "$HERE/../hostproc/kill_host.py" "$NS_B" "$WORK/kill-b.raw" ||
 		fail "round $r: cannot kill host B"
 	go_wall=$(awk '{print $5}' "$WORK/kill")
@@ -114,6 +121,9 @@ run_round() {
 	b_live=$(json "$WORK/vhost-b.json" "j['instances'][0]['replay']['at_mono_ns']['live'] or 0")
 	c_live=$(json "$WORK/vhost-c.json" "j['instances'][0]['replay']['at_mono_ns']['live'] or 0")
 	b_kill_ms=$(awk -v g="$go_wall" '{printf "%d", ($2 - g) / 1e6}' "$WORK/kill-b")
+	# B's first full checkpoint to C paused the VM: inputs waited, and
+	# some were lost, as around a failure
+	full=$(json "$WORK/status-b.json" "'%d,%d' % (j['instances'][0]['failover']['at_mono_ns']['reprotected'] - 1000 * j['instances'][0]['vm']['last_full_checkpoint']['pause_us'], j['instances'][0]['failover']['at_mono_ns']['reprotected'])")
 	view "$WORK/first" kill=kill gen.json=gen.json gen.rec=gen.rec status-b.json=status-b.json \
 		state-b=state-b vhost-b.json=vhost-b.json replica.trace=replica.trace \
 		primary.trace=primary.trace b.acks=b.acks verify.out=verify.out fdb=fdb-b
@@ -122,11 +132,11 @@ run_round() {
 		replica.trace=replica.trace c.acks=c.acks verify.out=verify.out fdb=fdb
 	python3 "$HERE/check_failover_vm.py" round --work "$WORK/first" --round "$r" --mb "$mb" \
 		--kill-after-ms "$delay_ms" --verify-rc $verify_rc --results "$WORK/first.jsonl" \
-		--also-window "$(awk '{print $1}' "$WORK/kill-b"),$c_live" || rc=1
+		--also-window "$(awk '{print $1}' "$WORK/kill-b"),$c_live" --also-window "$full" || rc=1
 	python3 "$HERE/check_failover_vm.py" round --work "$WORK/second" --round "$r" --mb "$mb" \
 		--kill-after-ms "$b_kill_ms" --verify-rc $verify_rc --results "$WORK/second.jsonl" \
 		--host c --replica-trace replica-c.trace --primary-trace replica.trace \
-		--also-window "$(awk '{print $1}' "$WORK/kill"),$b_live" || rc=1
+		--also-window "$(awk '{print $1}' "$WORK/kill"),$b_live" --also-window "$full" || rc=1
 	python3 - "$WORK/status-b.json" "$WORK/status-c.json" "$WORK/second.jsonl" "$r" \
 		"$RESULTS" <<'PY' || rc=1
 import json, sys
@@ -134,7 +144,9 @@ b, c, second, r, results = sys.argv[1:]
 ib, ic = json.load(open(b))["instances"][0], json.load(open(c))["instances"][0]
 sec = [json.loads(line) for line in open(second)][-1]
 fo_b, fo_c = ib.get("failover") or {}, ic.get("failover") or {}
+full = (ib.get("vm") or {}).get("last_full_checkpoint") or {}
 row = {"round": int(r), "reprotect_ms": fo_b.get("reprotect_ms"),
+       "full_pause_ms": full.get("pause_us", 0) / 1000, "full_bytes": full.get("bytes"),
        "recovery2_ms": sec.get("recovery_ms"), "violation": sec["violation"],
        "epoch_b": (fo_b.get("restore") or {}).get("epoch"),
        "epoch_c": (fo_c.get("restore") or {}).get("epoch")}
@@ -146,9 +158,13 @@ if ib.get("backup") != "c":
 if not row["epoch_c"] or not row["epoch_b"] or row["epoch_c"] <= row["epoch_b"]:
     problems.append(f"host C restored epoch {row['epoch_c']}, not a checkpoint host B took after "
                     f"its own restore of epoch {row['epoch_b']}")
-print(f"round {r}: re-protected {row['reprotect_ms']} ms after B's replica went live; host C "
+def ms(v):
+    return "?" if v is None else f"{v:.0f}"
+print(f"round {r}: re-protected {ms(row['reprotect_ms'])} ms after B's replica went live (its "
+      f"first full checkpoint, {row['full_bytes']} bytes, paused the VM {ms(row['full_pause_ms'])} "
+      f"ms); host C "
       f"restored B's checkpoint of epoch {row['epoch_c']} (B had restored epoch "
-      f"{row['epoch_b']}); recovery from B's failure {row['recovery2_ms']} ms")
+      f"{row['epoch_b']}); recovery from B's failure {ms(row['recovery2_ms'])} ms")
 for p in problems:
     print(f"round {r}: FAIL: {p}")
 open(results, "a").write(json.dumps(row) + "\n")
@@ -178,6 +194,8 @@ rows = [json.loads(line) for line in open(results)] if os.path.exists(results) e
 def p50(k):
     v = [r[k] for r in rows if r.get(k) is not None]
     return statistics.median(v) if v else float("nan")
+print(f"summary the first full checkpoint to the new backup paused the VM "
+      f"{p50('full_pause_ms'):.0f} ms (p50)")
 print(f"reprotect-vm rounds={len(rows)} violations={sum(r['violation'] for r in rows)} "
       f"accel={accel} reprotect_p50_ms={p50('reprotect_ms'):.1f} "
       f"recovery2_p50_ms={p50('recovery2_ms'):.1f}")
