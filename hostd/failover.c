@@ -379,6 +379,19 @@ void failover_instance(struct instance *inst, const char *reason, int64_t last_h
 	if (inst->state == INST_REPLICA_LIVE || inst->state == INST_FAILOVER_FAILED ||
 	    inst->state == INST_RESTORING)
 		return;
+	if (hostd_instance_is_vm(inst->cfg) && (!inst->ckpt || !inst->ckpt->store.valid)) {
+		/* Fencing now would only end the instance: a primary that was just
+		 * slow could never be acknowledged again, and one that died is
+		 * lost either way (a second failure before its first checkpoint
+		 * here, e.g. right after a re-protection began). */
+		g_warning("instance %s: its primary seems to have failed (%s), but no checkpoint of "
+			  "it is stored here yet: this host can neither restore it nor fence it",
+			  inst->name, reason);
+		g_free(inst->last_error);
+		inst->last_error = g_strdup_printf("primary failed (%s) before the first checkpoint "
+						   "was stored here", reason);
+		return;
+	}
 	failover_timeline_clear(tl);
 	tl->reason = g_strdup(reason);
 	tl->last_heartbeat_us = last_hb_us;
