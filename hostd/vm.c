@@ -25,6 +25,7 @@
 #define BACKOFF_MAX_MS 5000u
 #define CKPT_FD_NAME "ftmb-ckpt"
 #define RECORD_POLL_MS 20
+#define RECORD_REMIND_S 30
 
 static void protect(struct vm *vm);
 static void unprotect(struct vm *vm, const char *why);
@@ -542,9 +543,16 @@ static gboolean region_records(const char *path)
 static gboolean on_record_wait(gpointer data)
 {
 	struct vm *vm = data;
+	static const guint remind_every = RECORD_REMIND_S * 1000 / RECORD_POLL_MS;
 
-	if (!region_records(vm->inst->cfg->vm.region))
+	if (!region_records(vm->inst->cfg->vm.region)) {
+		if (++vm->wait_polls % remind_every == 0)
+			g_warning("instance %s: NOT re-protected yet: its replica has not finished "
+				  "replaying after %u s, or diverged from its log (see the replica "
+				  "ftmb-vhost's log in %s)", vm->inst->name,
+				  vm->wait_polls * RECORD_POLL_MS / 1000, vm->inst->h->cfg->state_dir);
 		return G_SOURCE_CONTINUE;
+	}
 	vm->wait_tag = 0;
 	g_message("instance %s: the replica's replay is done: protecting it with checkpoints to %s",
 		  vm->inst->name, vm->inst->backup);
