@@ -7,9 +7,10 @@
       utime+stime of each process (and each of its threads), of the kernel's
       ksoftirqd/N threads (role ksoftirqd) and of the whole machine
       (/proc/stat). Reports CPU seconds and percent of all CPUs per role,
-      process and thread, and the seconds they were runnable but waited
-      for a CPU (schedstat); the machine's user, system, irq, softirq,
-      steal and idle; and other: busy CPU charged to none of the roles.
+      process and thread, the seconds they were runnable but waited for a
+      CPU (schedstat) and the CPUs each thread may run on; the machine's
+      user, system, irq, softirq, steal and idle; and other: busy CPU
+      charged to none of the roles.
   cpu_account.py compare PREFIX MODE:MPPS:REPORT...
       REPORT is a measure --json report of a run that carried MPPS million
       packets/s. Per mode, the run with the median MPPS as one line
@@ -21,6 +22,9 @@
 Process figures are what the kernel charges the task. Without
 CONFIG_IRQ_TIME_ACCOUNTING, softirq work (veth, TCP) counts for the task it
 interrupted: it is in that task's figure and in softirq_pct as well.
+Processes are charged their exact run time, /proc/stat samples at each
+tick: other_pct, the difference, is within a few percent of zero (either
+sign) when the roles are all that runs.
 """
 import argparse
 import json
@@ -46,6 +50,12 @@ def run_delay_ns(path):
         return int(f.read().split()[1])
 
 
+def cpus_allowed(path):
+    """The CPUs a thread may run on, e.g. "0-1", from its status file."""
+    with open(path) as f:
+        return next(line.split()[1] for line in f if line.startswith("Cpus_allowed_list:"))
+
+
 def sample_process(role, pid):
     try:
         comm, state, utime, stime = read_stat(f"/proc/{pid}/stat")
@@ -58,9 +68,10 @@ def sample_process(role, pid):
         try:
             t_comm, _, t_utime, t_stime = read_stat(f"/proc/{pid}/task/{tid}/stat")
             wait = run_delay_ns(f"/proc/{pid}/task/{tid}/schedstat")
+            cpus = cpus_allowed(f"/proc/{pid}/task/{tid}/status")
         except FileNotFoundError:
             continue  # ended meanwhile: the process total keeps its CPU time
-        threads[tid] = (t_comm, t_utime + t_stime, wait)
+        threads[tid] = (t_comm, t_utime + t_stime, wait, cpus)
     return {"comm": comm, "utime": utime, "stime": stime, "threads": threads}
 
 
@@ -99,10 +110,10 @@ def share(ticks, total):
 def process_report(pid, s, e, total):
     """(CPU ticks of process pid in the window, its report)."""
     threads = []
-    for tid, (comm, ticks, wait) in e["threads"].items():
-        _, ticks0, wait0 = s["threads"].get(tid, (comm, 0, 0))
+    for tid, (comm, ticks, wait, cpus) in e["threads"].items():
+        _, ticks0, wait0, _ = s["threads"].get(tid, (comm, 0, 0, cpus))
         threads.append({"tid": int(tid), "comm": comm, **share(ticks - ticks0, total),
-                        "wait_s": round((wait - wait0) / 1e9, 3)})
+                        "wait_s": round((wait - wait0) / 1e9, 3), "cpus": cpus})
     threads.sort(key=lambda t: -t["cpu_s"])
     user, system = e["utime"] - s["utime"], e["stime"] - s["stime"]
     return user + system, {
@@ -147,7 +158,7 @@ def print_report(r):
             for t in p["threads"]:
                 if t["cpu_s"] > 0 or t["wait_s"] > 0:
                     print(f"      tid {t['tid']:<7} {t['comm']:<16} {t['cpu_s']:5.2f} s {t['pct']:6.1f}%"
-                          f"  (waited {t['wait_s']:.2f} s)")
+                          f"  (waited {t['wait_s']:.2f} s; CPUs {t['cpus']})")
     print(f"  {'other':<10} {r['other_pct']:17.1f}%  (busy, charged to none of the above)")
     print("machine: " + "  ".join(f"{k[:-4]} {v:.1f}%" for k, v in r["machine"].items()))
 
