@@ -22,9 +22,9 @@
 Process figures are what the kernel charges the task. Without
 CONFIG_IRQ_TIME_ACCOUNTING, softirq work (veth, TCP) counts for the task it
 interrupted: it is in that task's figure and in softirq_pct as well.
-Processes are charged their exact run time, /proc/stat samples at each
-tick: other_pct, the difference, is within a few percent of zero (either
-sign) when the roles are all that runs.
+Processes are charged their exact run time while /proc/stat's busy time
+is sampled at each tick: when the roles are all that runs, other_pct, the
+difference, stays within about ten percent of zero, of either sign.
 """
 import argparse
 import json
