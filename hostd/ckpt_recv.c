@@ -312,6 +312,12 @@ static struct instance *admit(struct hostd *h, const struct ftmb_repl_hello *hel
 	struct instance *inst = instance_lookup(h, hello->instance);
 	const struct hostd_peer_cfg *primary;
 
+	if (inst && (inst->state == INST_REPLICA_LIVE || inst->state == INST_FAILOVER_FAILED ||
+		     inst->state == INST_RESTORING)) {
+		hostd_error(error, FTMB_E_SEQ, "%s has failed over to this host; refusing its old "
+			    "primary's checkpoints (fenced)", inst->name);
+		return NULL;
+	}
 	if (!inst || !hostd_instance_is_vm(inst->cfg) || !inst->backup ||
 	    strcmp(inst->backup, h->cfg->name)) {
 		hostd_error(error, FTMB_E_FIELD, "this host (%s) backs up no VM instance %s",
@@ -322,12 +328,6 @@ static struct instance *admit(struct hostd *h, const struct ftmb_repl_hello *hel
 	if (!primary || !net_same_host((const struct sockaddr *)&primary->address.ss, from)) {
 		hostd_error(error, FTMB_E_FIELD, "the checkpoint stream does not come from %s's "
 			    "primary %s", inst->name, inst->primary);
-		return NULL;
-	}
-	if (inst->state == INST_REPLICA_LIVE || inst->state == INST_FAILOVER_FAILED ||
-	    inst->state == INST_RESTORING) {
-		hostd_error(error, FTMB_E_SEQ, "%s has failed over to this host; refusing its old "
-			    "primary's checkpoints (fenced)", inst->name);
 		return NULL;
 	}
 	return inst;

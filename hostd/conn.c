@@ -140,6 +140,12 @@ static gboolean flush_out(struct conn *c)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
+		if (n < 0 && c->in_frames) {
+			/* The peer may have said why it goes (a LEAVING heartbeat)
+			 * in a frame not handled yet: handle them all first. */
+			c->send_errno = errno;
+			return FALSE;
+		}
 		if (n < 0) {
 			close_errno(c, "send", errno);
 			return FALSE;
@@ -154,7 +160,7 @@ static gboolean flush_out(struct conn *c)
 
 gboolean conn_send(struct conn *c, const void *buf, size_t len)
 {
-	if (c->dead)
+	if (c->dead || c->send_errno)
 		return FALSE;
 	if (c->out->len + len > OUT_MAX) {
 		conn_close(c, CONN_END_PROTOCOL, "the peer does not read what we send");
@@ -201,6 +207,7 @@ static void drain_frames(struct conn *c)
 	struct ftmb_repl_frame f;
 	int rc;
 
+	c->in_frames = TRUE;
 	while (!c->dead && (rc = ftmb_repl_decoder_next(&c->dec, &f)) != 0) {
 		GError *error = NULL;
 
@@ -209,7 +216,7 @@ static void drain_frames(struct conn *c)
 
 			conn_close(c, CONN_END_PROTOCOL, reason);
 			g_free(reason);
-			return;
+			break;
 		}
 		c->frames_in++;
 		if (!c->ops->frame(c, &f, &error)) {
@@ -217,6 +224,9 @@ static void drain_frames(struct conn *c)
 			g_error_free(error);
 		}
 	}
+	c->in_frames = FALSE;
+	if (!c->dead && c->send_errno)
+		close_errno(c, "send", c->send_errno);
 }
 
 static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)

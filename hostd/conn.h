@@ -51,6 +51,8 @@ struct conn {
 	GByteArray *out; /* bytes the kernel has not taken yet */
 	guint in_tag, out_tag;
 	gboolean connecting, dead;
+	gboolean in_frames; /* handing received frames to the owner */
+	int send_errno;	    /* a send failed meanwhile: closed once they are handled */
 	uint64_t frames_in, bytes_in, bytes_out;
 };
 

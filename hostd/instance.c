@@ -130,6 +130,10 @@ static struct instance *admit(struct hostd *h, const struct ftmb_repl_hello *hel
 	const struct hostd_instance_cfg *cfg = hostd_config_instance(h->cfg, hello->instance);
 	const struct hostd_peer_cfg *primary;
 
+	if (inst && (inst->state == INST_REPLICA_LIVE || inst->state == INST_FAILOVER_FAILED ||
+		     inst->state == INST_RESTORING))
+		return refuse(error, FTMB_E_SEQ, "%s has failed over to this host; refusing its old "
+						 "primary's stream (fenced)", inst->name);
 	if (cfg && !inst)
 		return refuse(error, FTMB_E_FIELD, "this host (%s) has no part in %s (primary %s, "
 			      "backup %s)", h->cfg->name, cfg->name, cfg->primary, cfg->backup);
@@ -141,10 +145,6 @@ static struct instance *admit(struct hostd *h, const struct ftmb_repl_hello *hel
 	if (primary && !net_same_host((const struct sockaddr *)&primary->address.ss, from))
 		return refuse(error, FTMB_E_FIELD, "the stream does not come from %s's primary %s (%s)",
 			      cfg->name, primary->name, primary->address_text);
-	if (inst && (inst->state == INST_REPLICA_LIVE || inst->state == INST_FAILOVER_FAILED ||
-		     inst->state == INST_RESTORING))
-		return refuse(error, FTMB_E_SEQ, "%s has failed over to this host; refusing its old "
-						 "primary's stream (fenced)", inst->name);
 	if (!inst && g_hash_table_size(h->instances) >= h->cfg->max_instances)
 		return refuse(error, FTMB_E_COUNT, "already %u instances, the max_instances bound",
 			      g_hash_table_size(h->instances));
