@@ -131,7 +131,7 @@ detect=$(py 'inst(j[0], "nat1")["failover"]["detection_ms"]' "$S")
 has status.out '^ftmb-hostd hb: up .*, listening on 127\.0\.0\.1:[0-9]+, heartbeats every 20\.0 ms, failure after 5\.00 s$'
 has status.out '^WARNING: nat1 is UNPROTECTED \(replica-live-unprotected\)$'
 has status.out '^INSTANCE +ROLE +STATE +PRIMARY +BACKUP +PROTECTED +LAST CKPT +FAILOVER$'
-has status.out '^nat1 +primary \(replica\) +replica-live-unprotected +pa +- +NO +none +yes \(below\)$'
+has status.out '^nat1 +primary \(replica\) +replica-live-unprotected +hb +- +NO +none +yes \(below\)$'
 has status.out "^nat2 +backup +receiving +pb +hb +yes +#$seq2 +-\$"
 has status.out '^pa +127\.0\.0\.1:1 +FAILED: .* +-$'
 has status.out "^failover of nat1: $reason\$"
