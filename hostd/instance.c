@@ -114,6 +114,10 @@ void instances_init(struct hostd *h)
 
 		if (is_me(h, cfg->primary) || is_me(h, cfg->backup) || is_me(h, cfg->reprotect))
 			instance_new(h, cfg->name, cfg);
+		if (is_me(h, cfg->primary) && cfg->on_backup_lost == HOSTD_POLICY_DEGRADE)
+			g_warning("instance %s: on_backup_lost = degrade is reported, but ftmb-vhost "
+				  "does not degrade yet: while the backup is lost it holds the outputs, "
+				  "as with halt", cfg->name);
 	}
 }
 
