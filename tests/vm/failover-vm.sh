@@ -29,7 +29,7 @@
 #
 # --unordered is the negative control: the replicas replay without the
 # logged access order (ftmb-vhost replay_order=off); the run passes only if
-# the checks catch it in most rounds.
+# the checks catch it in at least half of the rounds.
 #
 # The last line reads
 #   failover-vm rounds=N violations=V accel=A detect_p50_ms=D recovery_p50_ms=R recovery_max_ms=M
