@@ -293,7 +293,8 @@ def summary_main(a):
         print(f"summary negative control: {m} of {n} rounds had logged records after the cut "
               f"(an order to get wrong); {caught} of them caught")
         # At least half: a few dozen inputs after the cut can replay in the
-        # logged order by chance (1 round in 10 here), which is no miss of
+        # logged order by chance (1 of 12 rounds in the last clean-clone
+        # runs), which is no miss of
         # the checks; at least one, for teeth.
         if caught < max(1, (m + 1) // 2):
             print(f"FAIL: negative control: only {caught} of {m} rounds replayed without the "
