@@ -294,8 +294,7 @@ def summary_main(a):
               f"(an order to get wrong); {caught} of them caught")
         # At least half: a few dozen inputs after the cut can replay in the
         # logged order by chance (1 of 12 rounds in the last clean-clone
-        # runs), which is no miss of
-        # the checks; at least one, for teeth.
+        # runs), which is no miss of the checks; at least one, for teeth.
         if caught < max(1, (m + 1) // 2):
             print(f"FAIL: negative control: only {caught} of {m} rounds replayed without the "
                   f"logged order, with an order to get wrong, were caught (ftmb-verify or the "
